@@ -1,0 +1,65 @@
+# Court-circuit: `make run` to try it, `make test` for the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app webapp
+VENDOR := webapp/static/vendor
+
+.PHONY: setup run test test-fast test-e2e lint bench translations chromium clean
+
+setup: $(BIN)/.installed $(VENDOR)/.copied translations-compiled
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(VENDOR)/.copied: node_modules/.package-lock.json
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	cp node_modules/@picocss/pico/css/pico.jade.min.css $(VENDOR)/pico.min.css
+	cp node_modules/idb/build/umd.js $(VENDOR)/idb.umd.js
+	cp node_modules/signature_pad/dist/signature_pad.umd.min.js $(VENDOR)/signature_pad.umd.min.js
+	touch $@
+
+translations-compiled: $(BIN)/.installed
+	$(BIN)/pybabel compile -q -f -d webapp/translations
+
+# Re-extract the strings and merge them into the catalogues (developers, after editing text).
+translations: $(BIN)/.installed
+	$(BIN)/pybabel extract --no-location --omit-header -F babel.cfg -k _l -o webapp/translations/messages.pot webapp templates
+	$(BIN)/pybabel update -q -i webapp/translations/messages.pot -d webapp/translations
+
+# Debian's Chromium drives the browser tests (Playwright's own download is not reachable).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	else echo "Chromium is missing: run 'sudo apt-get install chromium' (browser tests need it)"; exit 1; fi
+
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: setup chromium
+	$(BIN)/pytest -q
+
+test-fast: setup
+	$(BIN)/pytest -q tests
+
+lint: setup
+	$(BIN)/ruff check webapp tests e2e
+	$(BIN)/ruff format --check webapp tests e2e
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR)

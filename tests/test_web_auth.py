@@ -1,0 +1,109 @@
+"""Log in and out, CSRF, neutral refusals."""
+
+import pytest
+
+from . import factories
+from .conftest import csrf_token
+
+
+@pytest.fixture
+def member(session, now):
+    group = factories.group(session, now=now, name="AMAP Test")
+    return factories.user(session, now=now, group=group, email="ada@example.test", first_name="Ada")
+
+
+def test_healthz_answers_ok_with_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_login_page_has_the_contract_fields_and_csrf_meta(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert 'name="email"' in html and 'name="password"' in html
+    assert '<meta name="csrf-token"' in html
+
+
+def test_login_then_home_greets_the_member(client, auth, member):
+    response = auth.login("ada@example.test")
+    assert response.status_code == 302
+    home = client.get("/")
+    assert home.status_code == 200
+    assert "Ada" in home.get_data(as_text=True)
+
+
+def test_login_email_is_case_insensitive(client, auth, member):
+    assert auth.login("  ADA@Example.TEST ").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("ada@example.test", "wrong password!"), ("nobody@example.test", factories.PASSWORD)],
+)
+def test_wrong_password_or_unknown_email_get_one_neutral_message(client, auth, member, email, password):
+    response = auth.login(email, password)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "E-mail inconnu ou mot de passe incorrect." in html
+    assert client.get("/").status_code == 302  # still anonymous
+
+
+def test_malformed_login_form_gets_field_errors_not_500(client):
+    token = csrf_token(client)
+    response = client.post("/login", data={"csrf_token": token, "email": "not-an-email"})
+    assert response.status_code == 400
+    assert "field-error" in response.get_data(as_text=True)
+
+
+def test_post_without_csrf_token_is_refused(client, member):
+    response = client.post("/login", data={"email": "ada@example.test", "password": factories.PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/").status_code == 302
+
+
+def test_logout_needs_post_and_ends_the_session(client, auth, member):
+    auth.login("ada@example.test")
+    assert client.get("/logout").status_code == 405
+    assert auth.logout().status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_remember_me_sets_a_remember_cookie(client, auth, member):
+    auth.login("ada@example.test", remember="y")
+    assert client.get_cookie("remember_token") is not None
+
+
+def test_next_parameter_only_follows_local_paths(client, member):
+    token = csrf_token(client)
+    data = {"email": "ada@example.test", "password": factories.PASSWORD, "csrf_token": token}
+    response = client.post("/login?next=https://evil.example/", data=data)
+    assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("path", ["/", "/account/", "/members/"])
+def test_pages_require_login(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_security_headers_on_every_page(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "HttpOnly" in response.headers.get("Set-Cookie", "")
+    assert "SameSite=Lax" in response.headers.get("Set-Cookie", "")
+
+
+def test_unknown_page_is_a_styled_404(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "Page introuvable" in response.get_data(as_text=True)
+
+
+def test_static_files_with_version_are_cached_for_a_year(client):
+    html = client.get("/login").get_data(as_text=True)
+    href = html.split('href="/static/css/app.css?v=')[1].split('"')[0]
+    response = client.get(f"/static/css/app.css?v={href}")
+    assert response.status_code == 200
+    assert "max-age=31536000" in response.headers["Cache-Control"]

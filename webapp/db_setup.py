@@ -1,0 +1,34 @@
+"""Engine settings per database."""
+
+from contextvars import ContextVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+# Set by the web layer for GET/HEAD requests: their transactions only read, so they
+# need not take SQLite's write lock.
+read_only_transaction: ContextVar[bool] = ContextVar("read_only_transaction", default=False)
+
+
+def install_sqlite_pragmas(engine: Engine) -> None:
+    """Turn on WAL, foreign keys and a busy timeout on every SQLite connection."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy own transactions: pysqlite's own BEGIN handling defers locks
+        # and breaks SELECT ... then UPDATE atomicity (SQLAlchemy docs, "Serializable
+        # isolation / Savepoints / Transactional DDL" for pysqlite).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # BEGIN IMMEDIATE takes the write lock up front, so two writers never
+        # deadlock on a lock upgrade; readers are not blocked under WAL.
+        conn.exec_driver_sql("BEGIN" if read_only_transaction.get() else "BEGIN IMMEDIATE")

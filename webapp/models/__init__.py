@@ -1,0 +1,27 @@
+"""SQLAlchemy models, one module per aggregate."""
+
+from .catalogues import UNITS, Catalogue, Place, Producer, Product
+from .distributions import Distribution, DutyAssignment, distribution_catalogues
+from .groups import PAYMENT_METHODS, CatalogueManager, Group, Invitation, Membership, User
+from .ledger import LedgerEntry
+from .orders import Basket, OrderLine
+
+__all__ = [
+    "PAYMENT_METHODS",
+    "UNITS",
+    "Basket",
+    "Catalogue",
+    "CatalogueManager",
+    "Distribution",
+    "DutyAssignment",
+    "Group",
+    "Invitation",
+    "LedgerEntry",
+    "Membership",
+    "OrderLine",
+    "Place",
+    "Producer",
+    "Product",
+    "User",
+    "distribution_catalogues",
+]

@@ -1,0 +1,204 @@
+"""Accounts: authentication, profiles, invitations, roles."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Group, Invitation, Membership, User
+from . import ServiceError
+from .passwords import hash_password, needs_rehash, verify_password
+
+INVITATION_LIFETIME = timedelta(days=14)
+MIN_PASSWORD_LENGTH = 10
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """Return the user whose e-mail and password match, else None (one answer for both)."""
+    user = find_user_by_email(session, email)
+    if not verify_password(user.password_hash if user else None, password):
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.flush()
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ServiceError(
+            _("Choose a password of at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+            field="password",
+        )
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    password: str | None,
+    now: datetime,
+    phone: str = "",
+    locale: str | None = None,
+) -> User:
+    """Create an account; the e-mail must be free."""
+    email = normalise_email(email)
+    if find_user_by_email(session, email):
+        raise ServiceError(_("An account already uses this e-mail address."), field="email")
+    if password is not None:
+        _check_password(password)
+    user = User(
+        email=email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        phone=phone.strip(),
+        locale=locale,
+        password_hash=hash_password(password) if password else None,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update_profile(
+    session: Session, user: User, *, first_name: str, last_name: str, phone: str, locale: str | None
+) -> User:
+    """Change a user's own names, phone and language."""
+    user.first_name = first_name.strip()
+    user.last_name = last_name.strip()
+    user.phone = phone.strip()
+    user.locale = locale or None
+    session.flush()
+    return user
+
+
+def change_password(session: Session, user: User, *, current: str, new: str) -> None:
+    """Change a password after checking the current one."""
+    if not verify_password(user.password_hash, current):
+        raise ServiceError(_("The current password is not right."), field="current_password")
+    _check_password(new)
+    user.password_hash = hash_password(new)
+    session.flush()
+
+
+def add_membership(
+    session: Session, user: User, group: Group, *, role: str = "member", now: datetime
+) -> Membership:
+    """Make a user a member of a group, or return the membership that exists."""
+    membership = session.scalar(
+        select(Membership).where(Membership.user_id == user.id, Membership.group_id == group.id)
+    )
+    if membership:
+        return membership
+    membership = Membership(user=user, group=group, role=role, created_at=now)
+    session.add(membership)
+    session.flush()
+    return membership
+
+
+def set_role(session: Session, membership: Membership, role: str, *, actor: User) -> None:
+    """Set a member's role; a coordinator cannot demote themself (the group would lock)."""
+    if role not in ("member", "coordinator"):
+        raise ServiceError(_("Unknown role."), field="role")
+    if membership.user_id == actor.id and role != "coordinator":
+        raise ServiceError(_("You cannot remove your own coordinator role."), field="role")
+    membership.role = role
+    session.flush()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite_member(
+    session: Session, group: Group, *, email: str, role: str, actor: User, now: datetime
+) -> tuple[Invitation, str]:
+    """Create an invitation to the group; return it with its secret token (shown once)."""
+    email = normalise_email(email)
+    if "@" not in email or "." not in email.split("@")[-1]:
+        raise ServiceError(_("Enter a valid e-mail address."), field="email")
+    if role not in ("member", "coordinator"):
+        raise ServiceError(_("Unknown role."), field="role")
+    existing = find_user_by_email(session, email)
+    if existing and any(m.group_id == group.id for m in existing.memberships):
+        raise ServiceError(_("This person is already a member of the group."), field="email")
+    token = secrets.token_urlsafe(24)
+    invitation = Invitation(
+        group=group,
+        email=email,
+        role=role,
+        token_hash=_token_hash(token),
+        invited_by_id=actor.id,
+        created_at=now,
+        expires_at=now + INVITATION_LIFETIME,
+    )
+    session.add(invitation)
+    session.flush()
+    return invitation, token
+
+
+def find_invitation(session: Session, token: str, *, now: datetime) -> Invitation | None:
+    """Return the open invitation for a token, or None when unknown, used or expired."""
+    invitation = session.scalar(select(Invitation).where(Invitation.token_hash == _token_hash(token)))
+    if not invitation or invitation.accepted_at or invitation.expires_at <= now:
+        return None
+    return invitation
+
+
+def accept_invitation(
+    session: Session,
+    invitation: Invitation,
+    *,
+    first_name: str,
+    last_name: str,
+    phone: str,
+    password: str,
+    now: datetime,
+    user: User | None = None,
+) -> User:
+    """Join the group: create the account, or add the group to the signed-in one."""
+    if user is None and find_user_by_email(session, invitation.email):
+        # Holding the link is not proof of owning that account: log in first.
+        raise ServiceError(_("An account exists for this e-mail: log in first."), field="email")
+    if user is None:
+        user = create_user(
+            session,
+            email=invitation.email,
+            first_name=first_name,
+            last_name=last_name,
+            phone=phone,
+            password=password,
+            now=now,
+        )
+    add_membership(session, user, invitation.group, role=invitation.role, now=now)
+    invitation.accepted_at = now
+    session.flush()
+    return user
+
+
+def group_members(session: Session, group: Group) -> list[Membership]:
+    """Memberships of a group, sorted by name."""
+    return list(
+        session.scalars(
+            select(Membership)
+            .join(User)
+            .where(Membership.group_id == group.id)
+            .order_by(func.lower(User.last_name), func.lower(User.first_name))
+        )
+    )

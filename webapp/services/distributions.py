@@ -1,0 +1,51 @@
+"""Reading distributions of a group."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..domain.cycle import Status
+from ..domain.money import basket_total_cents
+from ..models import Basket, Distribution, Group, User
+
+
+@dataclass(frozen=True)
+class DistributionRow:
+    distribution: Distribution
+    status: Status
+    basket: Basket | None
+    basket_total_cents: int | None
+
+
+def coming_distributions(
+    session: Session, group: Group, *, user: User, now: datetime, past_days: int = 7
+) -> list[DistributionRow]:
+    """Distributions of the group from a week ago on, with the user's basket total."""
+    distributions = session.scalars(
+        select(Distribution)
+        .where(
+            Distribution.group_id == group.id,
+            Distribution.cancelled_at.is_(None),
+            Distribution.ends_at >= now - timedelta(days=past_days),
+        )
+        .options(selectinload(Distribution.place), selectinload(Distribution.catalogues))
+        .order_by(Distribution.starts_at)
+    ).all()
+    baskets = {
+        b.distribution_id: b
+        for b in session.scalars(
+            select(Basket)
+            .where(Basket.user_id == user.id, Basket.distribution_id.in_([d.id for d in distributions]))
+            .options(selectinload(Basket.lines))
+        )
+    }
+    rows = []
+    for d in distributions:
+        basket = baskets.get(d.id)
+        total = basket_total_cents(line.as_line() for line in basket.lines) if basket else None
+        rows.append(DistributionRow(d, d.status(now), basket, total))
+    return rows

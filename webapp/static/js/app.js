@@ -1,0 +1,23 @@
+// Court-circuit: glue for htmx. No inline scripts anywhere (CSP: script-src 'self').
+(function () {
+  "use strict";
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+  // htmx sends the CSRF token as a header on every state-changing request.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb !== "get") {
+      event.detail.headers["X-CSRFToken"] = csrfToken();
+    }
+  });
+  // Let 4xx answers with a body (field errors) replace their target like a 200.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 400 || status === 409 || status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  window.CourtCircuit = { csrfToken: csrfToken };
+})();

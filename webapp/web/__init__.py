@@ -1,0 +1,84 @@
+"""Web layer: thin blueprints per area. A request commits once, at its boundary."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+
+from ..db_setup import read_only_transaction
+from ..extensions import db, login_manager
+from ..models import Membership, User
+from . import assets, errors, filters
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "manifest-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _load_group() -> None:
+    """Put the member's current group and membership on `g`."""
+    g.membership = None
+    g.group = None
+    if not current_user.is_authenticated:
+        return
+    memberships = sorted(current_user.memberships, key=lambda m: m.group.name)
+    g.memberships = memberships
+    wanted = session.get("group_id")
+    chosen = next((m for m in memberships if m.group_id == wanted), None)
+    chosen = chosen or (memberships[0] if memberships else None)
+    if chosen:
+        g.membership = chosen
+        g.group = chosen.group
+
+
+def _before_request() -> None:
+    read_only_transaction.set(request.method in ("GET", "HEAD", "OPTIONS"))
+    _load_group()
+
+
+def _after_request(response):
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.headers.get("HX-Request") is not None or response.mimetype == "text/html":
+        response.vary.add("HX-Request")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def register_web(app: Flask) -> None:
+    """Attach blueprints, hooks, filters and error pages."""
+    from . import account, auth, main, members
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    app.before_request(_before_request)
+    app.after_request(_after_request)
+    app.config["SESSION_COOKIE_SECURE"] = app.config.get("SESSION_COOKIE_SECURE", False)
+    for blueprint in (main.bp, auth.bp, account.bp, members.bp):
+        app.register_blueprint(blueprint)
+    filters.register(app)
+    assets.register(app)
+    errors.register(app)

@@ -1,0 +1,59 @@
+"""A user's own profile and password."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..services import ServiceError
+from ..services.accounts import change_password, update_profile
+from .forms import PasswordForm, ProfileForm
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        update_profile(
+            db.session,
+            current_user,
+            first_name=form.first_name.data,
+            last_name=form.last_name.data,
+            phone=form.phone.data or "",
+            locale=form.locale.data or None,
+        )
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("account.profile"))
+    return _page(form, PasswordForm(), 400 if form.errors else 200)
+
+
+@bp.route("/password", methods=["POST"])
+@login_required
+def password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(
+                db.session, current_user, current=form.current_password.data, new=form.password.data
+            )
+        except ServiceError as error:
+            field = getattr(form, error.field or "password")
+            field.errors = [*field.errors, error.message]
+        else:
+            flash(_("Your password is changed."), "success")
+            return redirect(url_for("account.profile"))
+    return _page(ProfileForm(obj=current_user), form, 400)
+
+
+def _page(profile_form, password_form, status):
+    return (
+        render_template(
+            "account/profile.html", form=profile_form, password_form=password_form
+        ),
+        status,
+    )

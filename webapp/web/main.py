@@ -1,0 +1,57 @@
+"""Home, health check, language and group switches."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import text
+
+from .. import clock
+from ..extensions import db
+from ..services.distributions import coming_distributions
+from ..services.ledger import balance_cents
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+@login_required
+def home():
+    if g.group is None:
+        return render_template("main/no_group.html")
+    now = clock.now()
+    rows = coming_distributions(db.session, g.group, user=current_user, now=now)
+    balance = balance_cents(db.session, group_id=g.group.id, user_id=current_user.id)
+    return render_template("main/home.html", rows=rows, balance=balance, now=now)
+
+
+@bp.route("/healthz")
+def healthz():
+    db.session.execute(text("SELECT 1"))
+    return jsonify(status="ok")
+
+
+@bp.route("/lang", methods=["POST"])
+def set_language():
+    lang = request.form.get("lang", "")
+    if lang not in ("fr", "en"):
+        abort(400)
+    session["lang"] = lang
+    if current_user.is_authenticated:
+        current_user.locale = lang
+    return redirect(_back())
+
+
+@bp.route("/group", methods=["POST"])
+@login_required
+def switch_group():
+    wanted = request.form.get("group_id", type=int)
+    if not any(m.group_id == wanted for m in current_user.memberships):
+        abort(404)
+    session["group_id"] = wanted
+    return redirect(url_for("main.home"))
+
+
+def _back() -> str:
+    target = request.form.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else url_for("main.home")
