@@ -110,3 +110,9 @@ def order(session, *, distribution: Distribution, user: User, now: datetime,
                               updated_at=now))
     session.commit()
     return basket
+
+
+def fresh(session) -> None:
+    """Forget what the test session saw, to read what requests wrote since."""
+    session.rollback()
+    session.expire_all()

@@ -1,0 +1,66 @@
+"""The demo group: every state of the cycle, believable data, idempotent."""
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from webapp.domain.cycle import Status
+from webapp.models import Basket, Distribution, DutyAssignment, Membership, Product, User
+from webapp.services.demo import DEMO_PASSWORD, seed_demo
+from webapp.services.ledger import balance_cents
+
+
+@pytest.fixture
+def demo(session, now):
+    assert seed_demo(session, now=now) is True
+    session.commit()
+    return session
+
+
+def test_demo_has_every_state_of_the_cycle(demo, now):
+    states = Counter(d.status(now) for d in demo.scalars(select(Distribution)))
+    assert states == Counter({s: 1 for s in Status if s != Status.DISTRIBUTING})
+
+
+def test_demo_has_producers_products_and_members(demo):
+    assert demo.scalar(select(func.count(Product.id))) >= 38
+    assert demo.scalar(select(func.count(Membership.id))) >= 63
+    units = set(demo.scalars(select(Product.unit)))
+    assert {"kg", "bunch", "piece", "litre"} <= units
+
+
+def test_demo_orders_on_every_distribution_whose_orders_opened(demo, now):
+    for d in demo.scalars(select(Distribution)):
+        count = demo.scalar(select(func.count(Basket.id)).where(Basket.distribution_id == d.id))
+        assert (count > 0) == (d.status(now) != Status.SCHEDULED)
+
+
+def test_volunteer_is_on_duty_at_the_closed_distribution(demo, now):
+    duty = demo.scalars(select(DutyAssignment).join(User).where(User.email == "volunteer@demo.test")).one()
+    assert demo.get(Distribution, duty.distribution_id).status(now) == Status.CLOSED
+
+
+def test_validated_distribution_left_balances_in_the_ledger(demo):
+    member = demo.scalar(select(User).where(User.email == "member@demo.test"))
+    group_id = member.memberships[0].group_id
+    # the demo member ordered and paid; any gap stays in the balance
+    assert isinstance(balance_cents(demo, group_id=group_id, user_id=member.id), int)
+
+
+def test_running_it_twice_changes_nothing(demo, now):
+    before = demo.scalar(select(func.count(User.id))), demo.scalar(select(func.count(Basket.id)))
+    assert seed_demo(demo, now=now) is False
+    after = demo.scalar(select(func.count(User.id))), demo.scalar(select(func.count(Basket.id)))
+    assert before == after
+
+
+@pytest.mark.parametrize("email", ["coordinator@demo.test", "member@demo.test", "volunteer@demo.test", "producer@demo.test"])
+def test_demo_accounts_log_in(demo, auth, email):
+    assert auth.login(email, DEMO_PASSWORD).status_code == 302
+
+
+def test_cli_seed_demo_runs_twice(app):
+    runner = app.test_cli_runner()
+    assert "created" in runner.invoke(args=["seed-demo"]).output
+    assert "nothing changed" in runner.invoke(args=["seed-demo"]).output
