@@ -30,12 +30,12 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 	touch $@
 
 translations-compiled: $(BIN)/.installed
-	$(BIN)/pybabel compile -q -f -d webapp/translations
+	$(BIN)/pybabel compile -f -d webapp/translations >/dev/null
 
 # Re-extract the strings and merge them into the catalogues (developers, after editing text).
 translations: $(BIN)/.installed
 	$(BIN)/pybabel extract --no-location --omit-header -F babel.cfg -k _l -o webapp/translations/messages.pot webapp templates
-	$(BIN)/pybabel update -q -i webapp/translations/messages.pot -d webapp/translations
+	$(BIN)/pybabel update --no-fuzzy-matching -i webapp/translations/messages.pot -d webapp/translations
 
 # Debian's Chromium drives the browser tests (Playwright's own download is not reachable).
 chromium:

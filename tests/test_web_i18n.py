@@ -53,3 +53,18 @@ def test_catalogues_are_complete():
     with open("webapp/translations/fr/LC_MESSAGES/messages.po", "rb") as fh:
         fr_ids = {m.id for m in read_po(fh) if m.id}
     assert template_ids <= fr_ids, f"run make translations: {sorted(template_ids - fr_ids)[:5]}"
+
+
+def test_translations_keep_their_placeholders():
+    import re
+
+    placeholder = re.compile(r"%\((\w+)\)[sd]")
+    with open("webapp/translations/fr/LC_MESSAGES/messages.po", "rb") as fh:
+        for m in read_po(fh):
+            if not m.id:
+                continue
+            ids = m.id if isinstance(m.id, tuple) else (m.id,)
+            strings = m.string if isinstance(m.string, tuple) else (m.string,)
+            wanted = set(placeholder.findall(ids[-1]))
+            for s in strings:
+                assert set(placeholder.findall(s)) == wanted, (m.id, s)

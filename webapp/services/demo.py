@@ -128,8 +128,7 @@ def _catalogues(session: Session, group: Group, producer_user: User) -> list[Cat
         for pname, unit, per_unit, price, vat, weighed, stock in products:
             session.add(Product(catalogue=catalogue, name=pname, unit=unit,
                                 quantity_per_unit=per_unit, price_cents=price, vat_rate=vat,
-                                weighed=weighed, stock=stock, active=True,
-                                description=f"{trade} — {city}"))
+                                weighed=weighed, stock=stock, active=True))
         catalogues.append(catalogue)
     session.flush()
     return catalogues

@@ -70,14 +70,14 @@ def _after_request(response):
 
 def register_web(app: Flask) -> None:
     """Attach blueprints, hooks, filters and error pages."""
-    from . import account, auth, main, members
+    from . import account, auth, main, members, shop
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     app.before_request(_before_request)
     app.after_request(_after_request)
     app.config["SESSION_COOKIE_SECURE"] = app.config.get("SESSION_COOKIE_SECURE", False)
-    for blueprint in (main.bp, auth.bp, account.bp, members.bp):
+    for blueprint in (main.bp, auth.bp, account.bp, members.bp, shop.bp):
         app.register_blueprint(blueprint)
     filters.register(app)
     assets.register(app)

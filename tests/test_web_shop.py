@@ -1,0 +1,197 @@
+"""The shop as members use it: pages, HTMX swaps, no-JS form, refusals, query counts."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import event, select
+
+from webapp.extensions import db
+from webapp.models import OrderLine
+
+from . import factories
+
+
+@pytest.fixture
+def shop(session, now, auth):
+    group = factories.group(session, now=now)
+    member = factories.user(session, now=now, group=group, email="m@example.test")
+    catalogue = factories.catalogue(session, group=group)
+    carrots = factories.product(session, catalogue=catalogue, name="Carottes", price_cents=260,
+                                unit="kg", weighed=True)
+    bread = factories.product(session, catalogue=catalogue, name="Pain", price_cents=450,
+                              stock=Decimal(3))
+    hidden = factories.product(session, catalogue=catalogue, name="Asperges", active=False)
+    d = factories.distribution(session, group=group, now=now, catalogues=[catalogue])
+    auth.login("m@example.test")
+    return dict(group=group, member=member, carrots=carrots, bread=bread, hidden=hidden, d=d,
+                catalogue=catalogue)
+
+
+def _lines(session):
+    factories.fresh(session)
+    return {line.product_id: line.quantity for line in session.scalars(select(OrderLine))}
+
+
+def test_shop_lists_active_products_with_price_unit_and_stock(client, shop):
+    html = client.get(f"/distributions/{shop['d'].id}/shop").get_data(as_text=True)
+    assert "Carottes" in html and "Pain" in html
+    assert "Asperges" not in html  # inactive: not offered
+    assert "2,60\xa0€" in html and "kg" in html
+    assert "3 restants" in html
+
+
+def test_no_js_form_saves_every_quantity_then_redirects(client, post, session, shop):
+    d = shop["d"]
+    response = post(f"/distributions/{d.id}/shop", {f"q-{shop['carrots'].id}": "1,5", f"q-{shop['bread'].id}": "2"})
+    assert response.status_code == 302
+    assert _lines(session) == {shop["carrots"].id: Decimal("1.5"), shop["bread"].id: 2}
+    page = client.get(f"/distributions/{d.id}/shop").get_data(as_text=True)
+    assert "12,90\xa0€" in page  # 3.90 + 9.00
+
+
+def test_plus_button_without_js_adds_one(post, session, shop):
+    d = shop["d"]
+    post(f"/distributions/{d.id}/shop", {f"q-{shop['bread'].id}": "1", "op": f"inc:{shop['bread'].id}"})
+    assert _lines(session) == {shop["bread"].id: 2}
+
+
+def test_htmx_line_update_returns_the_row_and_the_basket_bar(client, post, session, shop):
+    d, bread = shop["d"], shop["bread"]
+    response = post(f"/distributions/{d.id}/shop/products/{bread.id}",
+                    {f"q-{bread.id}": "0", "op": f"inc:{bread.id}"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert f'id="product-{bread.id}"' in html
+    assert 'id="basket-bar" hx-swap-oob="true"' in html and "4,50\xa0€" in html
+    assert "<html" not in html
+    assert _lines(session) == {bread.id: 1}
+
+
+def test_htmx_weighed_product_takes_decimals(post, session, shop):
+    carrots = shop["carrots"]
+    post(f"/distributions/{shop['d'].id}/shop/products/{carrots.id}", {f"q-{carrots.id}": "0,75"},
+         headers={"HX-Request": "true"})
+    assert _lines(session) == {carrots.id: Decimal("0.75")}
+
+
+def test_asking_more_than_the_stock_gets_what_is_left_and_is_told(client, post, session, shop):
+    bread = shop["bread"]
+    response = post(f"/distributions/{shop['d'].id}/shop", {f"q-{bread.id}": "10"})
+    assert response.status_code == 302
+    assert _lines(session) == {bread.id: 3}
+    assert "Il ne restait que 3 de Pain" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("-1", "négative"), ("abc", "Saisissez un nombre"), ("100000", "Au plus 999"),
+     ("1,5", "à l’unité"), ("1e400", "Au plus 999"), ("", None)],
+)
+def test_bad_quantities_save_nothing(post, session, shop, value, message):
+    d, bread, carrots = shop["d"], shop["bread"], shop["carrots"]
+    response = post(f"/distributions/{d.id}/shop", {f"q-{carrots.id}": "2", f"q-{bread.id}": value})
+    if message is None:  # an empty field means zero
+        assert response.status_code == 302
+        return
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert _lines(session) == {}
+
+
+@pytest.mark.parametrize("field", ["q-999999", "q-abc", "op"])
+def test_unknown_products_are_refused(post, session, shop, field):
+    response = post(f"/distributions/{shop['d'].id}/shop", {field: "inc:424242" if field == "op" else "1"})
+    assert response.status_code == 404
+    assert _lines(session) == {}
+
+
+def test_product_of_another_group_is_refused(post, session, now, shop):
+    other = factories.group(session, now=now)
+    foreign = factories.product(session, catalogue=factories.catalogue(session, group=other))
+    response = post(f"/distributions/{shop['d'].id}/shop", {f"q-{foreign.id}": "1"})
+    assert response.status_code == 404
+    assert _lines(session) == {}
+
+
+def test_another_groups_distribution_answers_404(client, session, now, shop):
+    other = factories.group(session, now=now)
+    foreign = factories.distribution(session, group=other, now=now)
+    assert client.get(f"/distributions/{foreign.id}/shop").status_code == 404
+
+
+def test_after_the_close_the_server_refuses_whatever_the_page_showed(app, post, session, shop, now):
+    d, bread = shop["d"], shop["bread"]
+    d.orders_close_at = now - timedelta(minutes=1)
+    session.commit()
+    response = post(f"/distributions/{d.id}/shop", {f"q-{bread.id}": "1"})
+    assert response.status_code == 409
+    assert "Commandes fermées le" in response.get_data(as_text=True)
+    htmx = post(f"/distributions/{d.id}/shop/products/{bread.id}", {f"q-{bread.id}": "1"},
+                headers={"HX-Request": "true"})
+    assert htmx.status_code == 409
+    assert _lines(session) == {}
+
+
+def test_closed_shop_shows_the_basket_read_only(client, session, shop, now):
+    d = shop["d"]
+    factories.order(session, distribution=d, user=shop["member"], now=now, lines=[(shop["bread"], 2)])
+    d.orders_close_at = now - timedelta(minutes=1)
+    session.commit()
+    html = client.get(f"/distributions/{d.id}/shop").get_data(as_text=True)
+    assert "× 2" in html and 'name="op"' not in html
+
+
+def test_inactive_product_in_a_basket_stays_visible_marked_unavailable(client, session, shop, now):
+    factories.order(session, distribution=shop["d"], user=shop["member"], now=now, lines=[(shop["hidden"], 1)])
+    html = client.get(f"/distributions/{shop['d'].id}/shop").get_data(as_text=True)
+    assert "Asperges" in html and "Indisponible" in html
+
+
+def test_receipt_shows_vat_per_rate_and_the_same_total(client, session, shop, now):
+    cider = factories.product(session, catalogue=shop["catalogue"], name="Cidre", price_cents=600,
+                              vat_rate=Decimal(20))
+    basket = factories.order(session, distribution=shop["d"], user=shop["member"], now=now,
+                             lines=[(shop["bread"], 2), (cider, 1)])
+    html = client.get(f"/baskets/{basket.id}").get_data(as_text=True)
+    assert "TVA 5,5\xa0%" in html and "TVA 20\xa0%" in html
+    assert "15,00\xa0€" in html  # 9.00 + 6.00
+    orders = client.get("/orders").get_data(as_text=True)
+    assert "15,00\xa0€" in orders
+
+
+def test_someone_elses_receipt_answers_404(client, session, shop, now):
+    other = factories.user(session, now=now, group=shop["group"])
+    basket = factories.order(session, distribution=shop["d"], user=other, now=now, lines=[(shop["bread"], 1)])
+    assert client.get(f"/baskets/{basket.id}").status_code == 404
+
+
+def _count_queries(app, client, path):
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def on_execute(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+    return len(statements)
+
+
+def test_shop_queries_do_not_grow_with_products_or_members(app, client, session, shop, now):
+    path = f"/distributions/{shop['d'].id}/shop"
+    factories.order(session, distribution=shop["d"], user=shop["member"], now=now, lines=[(shop["bread"], 1)])
+    before = _count_queries(app, client, path)
+    for i in range(30):
+        factories.product(session, catalogue=shop["catalogue"])
+        other = factories.user(session, now=now, group=shop["group"])
+        factories.order(session, distribution=shop["d"], user=other, now=now, lines=[(shop["carrots"], 1)])
+    second = factories.catalogue(session, group=shop["group"], name="Pains")
+    factories.product(session, catalogue=second)
+    shop["d"].catalogues.append(second)
+    session.commit()
+    assert _count_queries(app, client, path) == before

@@ -1,0 +1,225 @@
+"""Members' orders: the shop of a distribution, quantities, stock that is never oversold.
+
+Every write checks the order window against `now` on the server, whatever the page showed.
+Stock is taken under a row lock (SELECT ... FOR UPDATE on PostgreSQL; SQLite writers are
+serialised by BEGIN IMMEDIATE), so two members ordering the last unit at once through
+several processes never both get it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from ..domain.cycle import Status
+from ..domain.money import AmountError, basket_total_cents, parse_quantity, vat_breakdown
+from ..models import (
+    Basket,
+    Catalogue,
+    Distribution,
+    OrderLine,
+    Product,
+    User,
+    distribution_catalogues,
+)
+from . import ServiceError
+from .baskets import get_or_create_basket
+
+MAX_QUANTITY = Decimal(999)
+
+
+class OrdersClosed(ServiceError):
+    def __init__(self, message: str):
+        super().__init__(message, status=409)
+
+
+def check_orders_open(distribution: Distribution, now: datetime) -> None:
+    """Refuse with a clear message when the order window is not open at `now`."""
+    state = distribution.status(now)
+    if distribution.cancelled_at is not None:
+        raise OrdersClosed(_("This distribution is cancelled."))
+    if state == Status.SCHEDULED:
+        when = format_datetime(distribution.orders_open_at, "EEEE d MMMM, HH:mm")
+        raise OrdersClosed(_("Orders open on %(when)s.", when=when))
+    if state != Status.OPEN:
+        when = format_datetime(distribution.orders_close_at, "EEEE d MMMM, HH:mm")
+        raise OrdersClosed(_("Orders closed on %(when)s.", when=when))
+
+
+def shop_products(session: Session, distribution: Distribution) -> list[Catalogue]:
+    """The catalogues taking part, each with its active products, in two queries."""
+    catalogues = session.scalars(
+        select(Catalogue)
+        .join(distribution_catalogues, distribution_catalogues.c.catalogue_id == Catalogue.id)
+        .where(distribution_catalogues.c.distribution_id == distribution.id)
+        .options(selectinload(Catalogue.producer), selectinload(Catalogue.products))
+        .order_by(Catalogue.name)
+    ).all()
+    return list(catalogues)
+
+
+def find_basket(session: Session, distribution: Distribution, user: User) -> Basket | None:
+    return session.scalar(
+        select(Basket)
+        .where(Basket.distribution_id == distribution.id, Basket.user_id == user.id)
+        .options(selectinload(Basket.lines).selectinload(OrderLine.product))
+        .execution_options(populate_existing=True)  # lines may have changed in this session
+    )
+
+
+@dataclass
+class BasketSummary:
+    basket: Basket | None
+    lines: list[OrderLine]
+    total_cents: int
+    vat: list
+    count: int
+
+
+def summarise(basket: Basket | None) -> BasketSummary:
+    """Totals of a basket: the same cents wherever it is shown."""
+    lines = [line for line in (basket.lines if basket else []) if line.quantity > 0]
+    domain_lines = [line.as_line() for line in lines]
+    return BasketSummary(basket, lines, basket_total_cents(domain_lines),
+                         vat_breakdown(domain_lines), len(lines))
+
+
+def read_quantity(product: Product, text: str) -> Decimal:
+    """Parse what the member typed; whole units unless the product is weighed."""
+    try:
+        quantity = parse_quantity(text, decimals=3 if product.weighed else 0, maximum=MAX_QUANTITY)
+    except AmountError as error:
+        raise ServiceError(_quantity_message(str(error), product), field=f"q-{product.id}") from error
+    return quantity
+
+
+def _quantity_message(code: str, product: Product) -> str:
+    if code == "too_many_decimals":
+        if not product.weighed:
+            return _("%(product)s is sold by whole units.", product=product.name)
+        return _("Use at most three decimals.")
+    if code == "too_large":
+        return _("At most %(n)s at a time.", n=int(MAX_QUANTITY))
+    if code == "negative":
+        return _("A quantity cannot be negative.")
+    return _("Enter a number, like 2 or 1,5.")
+
+
+@dataclass
+class Change:
+    product: Product
+    asked: Decimal
+    granted: Decimal
+
+
+@dataclass
+class OrderResult:
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def shortfalls(self) -> list[Change]:
+        return [c for c in self.changes if c.granted < c.asked]
+
+
+def products_of(session: Session, distribution: Distribution, product_ids: list[int]) -> dict:
+    """Products of this distribution's catalogues, by id; unknown ids are refused."""
+    products = session.scalars(
+        select(Product)
+        .join(distribution_catalogues,
+              distribution_catalogues.c.catalogue_id == Product.catalogue_id)
+        .where(distribution_catalogues.c.distribution_id == distribution.id,
+               Product.id.in_(product_ids))
+    ).all()
+    found = {p.id: p for p in products}
+    if len(found) != len(set(product_ids)):
+        raise ServiceError(_("This product is not offered in this distribution."), status=404)
+    return found
+
+
+def set_quantities(
+    session: Session,
+    distribution: Distribution,
+    wanted: dict[int, Decimal],
+    *,
+    actor: User,
+    now: datetime,
+) -> OrderResult:
+    """Set the member's quantities of several products at once (0 removes the line)."""
+    check_orders_open(distribution, now)
+    products = products_of(session, distribution, list(wanted))
+    basket = get_or_create_basket(session, distribution, actor, now=now)
+    existing = {line.product_id: line for line in session.scalars(
+        select(OrderLine).where(OrderLine.basket_id == basket.id)
+    )}
+    result = OrderResult()
+    for product_id in sorted(wanted):  # a fixed order of row locks avoids deadlocks
+        product, asked = products[product_id], wanted[product_id]
+        line = existing.get(product_id)
+        current = line.quantity if line else Decimal(0)
+        if asked == current:
+            continue
+        if asked > current and (not product.active or product.archived_at):
+            raise ServiceError(_("%(product)s is no longer available.", product=product.name),
+                               field=f"q-{product_id}")
+        granted = current + _move_stock(session, product, asked - current)
+        result.changes.append(Change(product, asked, granted))
+        _write_line(session, basket, product, line, granted, now)
+    session.flush()
+    return result
+
+
+def _move_stock(session: Session, product: Product, delta: Decimal) -> Decimal:
+    """Take `delta` units from stock (or give them back); return what was moved."""
+    if delta < 0:
+        session.execute(
+            update(Product).where(Product.id == product.id, Product.stock.is_not(None))
+            .values(stock=Product.stock - delta)
+        )
+        return delta
+    stock = session.scalar(select(Product.stock).where(Product.id == product.id).with_for_update())
+    if stock is None:
+        return delta
+    take = min(delta, stock)
+    if not product.weighed:
+        take = take.to_integral_value(rounding=ROUND_FLOOR)
+    if take > 0:
+        session.execute(update(Product).where(Product.id == product.id)
+                        .values(stock=Product.stock - take))
+    return take
+
+
+def _write_line(session, basket, product, line, quantity, now) -> None:
+    if line is None:
+        if quantity > 0:
+            session.add(OrderLine(basket_id=basket.id, product_id=product.id, quantity=quantity,
+                                  unit_price_cents=product.price_cents, vat_rate=product.vat_rate,
+                                  updated_at=now))
+        return
+    if quantity == 0:
+        session.delete(line)
+    else:
+        line.quantity = quantity
+        line.updated_at = now
+
+
+def my_baskets(session: Session, group_id: int, user: User) -> list[tuple[Distribution, BasketSummary]]:
+    """The member's baskets in a group, newest first."""
+    baskets = session.scalars(
+        select(Basket)
+        .join(Distribution)
+        .where(Basket.user_id == user.id, Distribution.group_id == group_id)
+        .options(selectinload(Basket.lines).selectinload(OrderLine.product))
+        .order_by(Distribution.starts_at.desc())
+    ).all()
+    distributions = {d.id: d for d in session.scalars(
+        select(Distribution).where(Distribution.id.in_([b.distribution_id for b in baskets]))
+        .options(selectinload(Distribution.place))
+    )}
+    return [(distributions[b.distribution_id], summarise(b)) for b in baskets
+            if any(line.quantity > 0 for line in b.lines)]
