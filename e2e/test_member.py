@@ -1,8 +1,23 @@
-"""A member on a phone."""
+"""A member on a phone: log in, order, change, reload, and the close."""
+
+import re
+import sqlite3
+from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
 
 from .conftest import login, watch_console
+
+
+def _open_distribution_id(page) -> int:
+    page.goto("/")
+    href = page.get_by_role("button", name=re.compile("Commander|Modifier ma commande")).first.get_attribute("href")
+    return int(re.search(r"/distributions/(\d+)/shop", href).group(1))
+
+
+def _euros(text: str) -> int:
+    digits = re.sub(r"[^\d,]", "", text).replace(",", ".")
+    return round(float(digits) * 100)
 
 
 def test_member_logs_in_on_a_phone_and_sees_the_distributions(phone, console_errors):
@@ -12,7 +27,6 @@ def test_member_logs_in_on_a_phone_and_sees_the_distributions(phone, console_err
     expect(page.get_by_role("heading", name="Bonjour Marie")).to_be_visible()
     expect(page.get_by_text("Mon solde")).to_be_visible()
     expect(page.locator(".badge-open")).to_have_count(1)
-    # no horizontal scrolling on a phone
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert console_errors == []
 
@@ -24,3 +38,65 @@ def test_wrong_password_shows_one_neutral_message(phone):
     page.get_by_label("Mot de passe").fill("nope")
     page.get_by_role("button", name="Se connecter").click()
     expect(page.get_by_text("E-mail inconnu ou mot de passe incorrect.")).to_be_visible()
+
+
+def test_member_orders_three_products_changes_one_and_finds_the_order_after_reload(phone, console_errors):
+    page = phone.new_page()
+    watch_console(page, console_errors)
+    login(page, "member@demo.test")
+    distribution_id = _open_distribution_id(page)
+    page.goto(f"/distributions/{distribution_id}/shop")
+    total = page.locator("#basket-bar strong")
+    start = _euros(total.inner_text())
+
+    for name in ("Pain de campagne", "Poireaux", "Faisselle"):
+        row = page.locator(".product", has=page.get_by_role("heading", name=name, exact=True))
+        before = total.inner_text()
+        row.get_by_role("button", name=f"Un de plus : {name}").click()
+        expect(total).not_to_have_text(before)
+    bread = page.locator(".product", has=page.get_by_role("heading", name="Pain de campagne", exact=True))
+    before = total.inner_text()
+    bread.get_by_role("button", name="Un de plus : Pain de campagne").click()
+    expect(total).not_to_have_text(before)
+    expect(bread.get_by_label("Quantité de Pain de campagne")).to_have_value(re.compile(r"^[1-9]"))
+    after = _euros(total.inner_text())
+    assert after > start
+
+    page.reload()
+    expect(page.locator("#basket-bar strong")).to_have_text(total.inner_text())
+    assert _euros(page.locator("#basket-bar strong").inner_text()) == after
+    # typed quantity, then the change event saves it
+    before = page.locator("#basket-bar strong").inner_text()
+    leeks = page.get_by_label("Quantité de Poireaux")
+    typed = str(int(leeks.input_value()) + 2)
+    leeks.fill(typed)
+    leeks.dispatch_event("change")
+    expect(page.locator("#basket-bar strong")).not_to_have_text(before)
+    page.reload()
+    expect(page.get_by_label("Quantité de Poireaux")).to_have_value(typed)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert console_errors == []
+
+
+def test_after_the_close_the_page_refuses_changes(phone, server):
+    page = phone.new_page()
+    login(page, "member@demo.test")
+    distribution_id = _open_distribution_id(page)
+    page.goto(f"/distributions/{distribution_id}/shop")
+    db = sqlite3.connect(server.instance / "e2e.sqlite3")
+    (saved,) = db.execute("SELECT orders_close_at FROM distributions WHERE id = ?", (distribution_id,)).fetchone()
+    past = (datetime.now(UTC) - timedelta(minutes=1)).replace(tzinfo=None).isoformat(sep=" ")
+    try:
+        db.execute("UPDATE distributions SET orders_close_at = ? WHERE id = ?", (past, distribution_id))
+        db.commit()
+        name = "Baguette tradition"
+        row = page.locator(".product", has=page.get_by_role("heading", name=name, exact=True))
+        row.get_by_role("button", name=f"Un de plus : {name}").click()
+        expect(page.get_by_text(re.compile("Commandes fermées le"))).to_be_visible()
+        page.reload()
+        expect(page.get_by_text("Les commandes sont fermées : votre panier ne peut plus changer.")).to_be_visible()
+        expect(page.get_by_role("button", name=f"Un de plus : {name}")).to_have_count(0)
+    finally:
+        db.execute("UPDATE distributions SET orders_close_at = ? WHERE id = ?", (saved, distribution_id))
+        db.commit()
+        db.close()

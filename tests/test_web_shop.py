@@ -195,3 +195,10 @@ def test_shop_queries_do_not_grow_with_products_or_members(app, client, session,
     shop["d"].catalogues.append(second)
     session.commit()
     assert _count_queries(app, client, path) == before
+
+
+def test_htmx_row_shows_the_saved_quantity_after_a_plus(post, shop):
+    d, bread = shop["d"], shop["bread"]
+    html = post(f"/distributions/{d.id}/shop/products/{bread.id}",
+                {f"q-{bread.id}": "1", "op": f"inc:{bread.id}"}, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f'name="q-{bread.id}" value="2"' in html

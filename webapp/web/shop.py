@@ -141,7 +141,8 @@ def line(distribution_id: int, product_id: int):
         message = " ".join(_tell_shortfalls(result))
     return render_template(
         "shop/_line_response.html", distribution=distribution, product=products[product_id],
-        summary=summary, ordered=ordered, errors=errors, typed=typed, message=message,
+        summary=summary, ordered=ordered, errors=errors, typed=typed if errors else {},
+        message=message,
         is_open=distribution.status(now) == Status.OPEN,
     ), (error.status if error else 400 if errors else 200)
 
