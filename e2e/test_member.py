@@ -58,7 +58,7 @@ def test_member_orders_three_products_changes_one_and_finds_the_order_after_relo
     before = total.inner_text()
     bread.get_by_role("button", name="Un de plus : Pain de campagne").click()
     expect(total).not_to_have_text(before)
-    expect(bread.get_by_label("Quantité de Pain de campagne")).to_have_value(re.compile(r"^[1-9]"))
+    expect(bread.get_by_role("textbox", name="Quantité de Pain de campagne")).to_have_value(re.compile(r"^[1-9]"))
     after = _euros(total.inner_text())
     assert after > start
 
@@ -67,13 +67,13 @@ def test_member_orders_three_products_changes_one_and_finds_the_order_after_relo
     assert _euros(page.locator("#basket-bar strong").inner_text()) == after
     # typed quantity, then the change event saves it
     before = page.locator("#basket-bar strong").inner_text()
-    leeks = page.get_by_label("Quantité de Poireaux")
+    leeks = page.get_by_role("textbox", name="Quantité de Poireaux")
     typed = str(int(leeks.input_value()) + 2)
     leeks.fill(typed)
     leeks.dispatch_event("change")
     expect(page.locator("#basket-bar strong")).not_to_have_text(before)
     page.reload()
-    expect(page.get_by_label("Quantité de Poireaux")).to_have_value(typed)
+    expect(page.get_by_role("textbox", name="Quantité de Poireaux")).to_have_value(typed)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert console_errors == []
 
@@ -100,3 +100,20 @@ def test_after_the_close_the_page_refuses_changes(phone, server):
         db.execute("UPDATE distributions SET orders_close_at = ? WHERE id = ?", (saved, distribution_id))
         db.commit()
         db.close()
+
+
+def test_the_shop_works_without_javascript(browser, base_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base_url,
+                                  locale="fr-FR", java_script_enabled=False)
+    page = context.new_page()
+    login(page, "member@demo.test")
+    page.goto("/")
+    href = page.get_by_role("button", name=re.compile("Commander|Modifier ma commande")).first.get_attribute("href")
+    page.goto(href)
+    field = page.get_by_role("textbox", name="Quantité de Pain complet")
+    start = int(field.input_value())
+    page.get_by_role("button", name="Un de plus : Pain complet").click()
+    page.wait_for_load_state()
+    expect(page.get_by_text("Votre commande est enregistrée.")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Quantité de Pain complet")).to_have_value(str(start + 1))
+    context.close()

@@ -49,8 +49,15 @@ def _load_group() -> None:
 
 
 def _before_request() -> None:
-    read_only_transaction.set(request.method in ("GET", "HEAD", "OPTIONS"))
+    g.read_only_token = read_only_transaction.set(request.method in ("GET", "HEAD", "OPTIONS"))
     _load_group()
+
+
+def _teardown_request(_error) -> None:
+    # Restore the caller's setting: the test client runs requests in the test's own thread.
+    token = g.pop("read_only_token", None)
+    if token is not None:
+        read_only_transaction.reset(token)
 
 
 def _after_request(response):
@@ -76,6 +83,7 @@ def register_web(app: Flask) -> None:
     login_manager.login_message = None
     app.before_request(_before_request)
     app.after_request(_after_request)
+    app.teardown_request(_teardown_request)
     app.config["SESSION_COOKIE_SECURE"] = app.config.get("SESSION_COOKIE_SECURE", False)
     for blueprint in (main.bp, auth.bp, account.bp, members.bp, shop.bp):
         app.register_blueprint(blueprint)

@@ -1,25 +1,65 @@
-"""Jinja filters: money and dates per locale."""
+"""Jinja filters and globals: money, quantities, units and dates per locale."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
-from flask import Flask
-from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
+from flask import Flask, url_for
+from babel.numbers import format_currency, format_decimal
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import gettext as _
 
 
 def money(cents: int | None) -> str:
     """1 234,50 € in French, €1,234.50 in English."""
     if cents is None:
         return ""
-    return format_currency(Decimal(cents) / 100, "EUR")
+    return _money(int(cents), str(get_locale()))
+
+
+@lru_cache(maxsize=8192)
+def _money(cents: int, locale: str) -> str:
+    # Formatting is pure per (amount, locale); a shop page formats hundreds of prices.
+    return format_currency(Decimal(cents) / 100, "EUR", locale=locale)
 
 
 def quantity(value: Decimal | None) -> str:
+    """1,5 in French, 1.5 in English; no trailing zeros."""
     if value is None:
         return ""
-    return format_decimal(value, format="#,##0.###")
+    return _quantity(Decimal(value), str(get_locale()))
+
+
+@lru_cache(maxsize=8192)
+def _quantity(value: Decimal, locale: str) -> str:
+    return format_decimal(value, format="#,##0.###", locale=locale)
+
+
+def unit_label(unit: str, per_unit: Decimal | None = None) -> str:
+    """'kg', 'botte', 'pot de 0,5 kg'... in the request's language."""
+    return _unit_label(unit, Decimal(per_unit or 1), str(get_locale()))
+
+
+@lru_cache(maxsize=512)
+def _unit_label(unit: str, per_unit: Decimal, locale: str) -> str:
+    q = quantity(per_unit)
+    single = per_unit == 1
+    labels = {
+        "kg": _("kg"),
+        "g": _("g"),
+        "litre": _("litre") if single else _("bottle of %(q)s l", q=q),
+        "bunch": _("bunch"),
+        "dozen": _("dozen"),
+        "jar": _("jar") if single else _("jar of %(q)s kg", q=q),
+        "box": _("box") if single else _("box of %(q)s", q=q),
+    }
+    return labels.get(unit) or (_("piece") if single else _("piece of %(q)s kg", q=q))
+
+
+def photo_url(name: str) -> str:
+    return url_for("main.photo", name=name)
 
 
 def day(value: datetime) -> str:
@@ -36,4 +76,6 @@ def when(value: datetime, fmt: str = "medium") -> str:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(money=money, quantity=quantity, day=day, when=when)
-    app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
+    app.jinja_env.globals.update(
+        current_locale=lambda: str(get_locale()), unit_label=unit_label, photo_url=photo_url
+    )

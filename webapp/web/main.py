@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, session, url_for
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
@@ -23,6 +37,13 @@ def home():
     rows = coming_distributions(db.session, g.group, user=current_user, now=now)
     balance = balance_cents(db.session, group_id=g.group.id, user_id=current_user.id)
     return render_template("main/home.html", rows=rows, balance=balance, now=now)
+
+
+@bp.route("/photos/<path:name>")
+def photo(name: str):
+    """Product photos, stored under the instance folder with content-hashed names."""
+    folder = Path(current_app.instance_path) / "photos"
+    return send_from_directory(folder, name, max_age=365 * 24 * 3600)
 
 
 @bp.route("/healthz")

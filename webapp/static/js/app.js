@@ -21,3 +21,17 @@
   });
   window.CourtCircuit = { csrfToken: csrfToken };
 })();
+
+// Shop: a typed quantity is saved when the field changes (the form still works without JS).
+document.addEventListener("change", function (event) {
+  var input = event.target;
+  if (input.classList && input.classList.contains("qty-input") && input.form) {
+    // A synthetic submit reaches htmx's boosted-form handler and never submits natively;
+    // requestSubmit() did both in Chromium after a reload.
+    if (window.htmx) {
+      window.htmx.trigger(input.form, "submit");
+    } else {
+      input.form.requestSubmit();
+    }
+  }
+});

@@ -1,0 +1,161 @@
+"""`make bench`: the shop under load, served by gunicorn (2 workers) on a SQLite file.
+
+Builds a distribution with 1,000 products and 50 members, then measures in one run:
+- a bare Flask endpoint on the same server (the floor),
+- the shop page (one client, then 10 at once),
+- order submission (50 members at once, the HTMX +1 on random products).
+Writes bench/results/shop.json and prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.load import Client, run  # noqa: E402
+
+PASSWORD = "bench-password"
+PRODUCTS = 1000
+MEMBERS = 50
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build(instance: Path) -> int:
+    """Migrate and fill the database; return the distribution id."""
+    env = {**os.environ, "COURT_CIRCUIT_INSTANCE": str(instance),
+           "DATABASE_URL": f"sqlite:///{instance / 'bench.sqlite3'}"}
+    os.environ.update(env)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"], cwd=ROOT,
+                   env=env, check=True, capture_output=True)
+    from webapp import create_app
+    from webapp.extensions import db
+    from webapp.models import Catalogue, Distribution, Group, Membership, Place, Producer, Product, User
+    from webapp.services.passwords import hash_password
+
+    app = create_app()
+    now = datetime.now(UTC)
+    with app.app_context():
+        s = db.session
+        group = Group(name="Bench", slug="bench", created_at=now)
+        s.add(group)
+        s.flush()
+        place = Place(group_id=group.id, name="Hall")
+        s.add(place)
+        s.flush()
+        catalogues = []
+        for i in range(10):
+            producer = Producer(name=f"Producteur {i}", created_in_group_id=group.id)
+            catalogue = Catalogue(group_id=group.id, producer=producer, name=f"Catalogue {i}")
+            s.add_all([producer, catalogue])
+            catalogues.append(catalogue)
+        s.flush()
+        for i in range(PRODUCTS):
+            s.add(Product(catalogue_id=catalogues[i % 10].id, name=f"Produit {i:04d}", unit="piece",
+                          price_cents=100 + i, vat_rate=Decimal("5.5"),
+                          stock=Decimal(10_000) if i % 3 == 0 else None))
+        password_hash = hash_password(PASSWORD)
+        for i in range(MEMBERS):
+            user = User(email=f"m{i}@bench.test", first_name="M", last_name=str(i),
+                        password_hash=password_hash, created_at=now)
+            s.add(user)
+            s.flush()
+            s.add(Membership(user_id=user.id, group_id=group.id, created_at=now))
+        d = Distribution(group_id=group.id, place_id=place.id, orders_open_at=now - timedelta(days=1),
+                         orders_close_at=now + timedelta(days=2), starts_at=now + timedelta(days=3),
+                         ends_at=now + timedelta(days=3, hours=2))
+        d.catalogues = catalogues
+        s.add(d)
+        s.commit()
+        return d.id
+
+
+def main() -> None:
+    instance = Path(tempfile.mkdtemp(prefix="cc-bench-"))
+    distribution_id = build(instance)
+    port = _port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning", "bench.app:app"],
+        cwd=ROOT, env=os.environ.copy(),
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        results = measure(port, distribution_id)
+    finally:
+        server.terminate()
+        server.wait(10)
+    results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "database": "sqlite (WAL)", "server": "gunicorn -w 2 (sync)"}
+    out = ROOT / "bench" / "results" / "shop.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+
+
+def measure(port: int, distribution_id: int) -> dict:
+    shop = f"/distributions/{distribution_id}/shop"
+    one = Client("127.0.0.1", port)
+    one.login("m0@bench.test", PASSWORD)
+    status, page = one.request("GET", shop)
+    assert status == 200, status
+    product_ids = sorted({int(x) for x in __import__("re").findall(rb'name="q-(\d+)"', page)})
+    assert len(product_ids) == PRODUCTS, len(product_ids)
+    for _ in range(20):  # warm up both workers
+        one.request("GET", shop)
+        one.request("GET", "/_bare")
+
+    results = {"shop_page_bytes": len(page), "shop_page_gzip_bytes": one.wire_bytes}
+    results["bare_endpoint_1_client"] = run([one], lambda c, i: c.request("GET", "/_bare")[0],
+                                            requests_per_client=500)
+    results["shop_page_1_client"] = run([one], lambda c, i: c.request("GET", shop)[0],
+                                        requests_per_client=200)
+    members = []
+    for i in range(MEMBERS):
+        client = Client("127.0.0.1", port)
+        client.login(f"m{i}@bench.test", PASSWORD)
+        members.append(client)
+    results["bare_endpoint_50_clients"] = run(members, lambda c, i: c.request("GET", "/_bare")[0],
+                                              requests_per_client=20)
+    results["shop_page_10_clients"] = run(members[:10], lambda c, i: c.request("GET", shop)[0],
+                                          requests_per_client=20)
+    rng = random.Random(7)
+
+    def submit(client: Client, i: int) -> int:
+        pid = rng.choice(product_ids)
+        status, _ = client.request(
+            "POST", f"{shop}/products/{pid}", {f"q-{pid}": "0", "op": f"inc:{pid}"},
+            headers={"HX-Request": "true", "X-CSRFToken": client.csrf},
+        )
+        return status
+
+    results["order_submission_50_members"] = run(members, submit, requests_per_client=10)
+    results["targets"] = {"shop_page_p95_ms": 50, "order_submission_p95_ms": 100}
+    return results
+
+
+if __name__ == "__main__":
+    main()
