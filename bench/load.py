@@ -25,6 +25,7 @@ class Client:
     cookies: dict[str, str] = field(default_factory=dict)
     csrf: str = ""
     wire_bytes: int = 0
+    last_latency: float = 0.0
 
     def __post_init__(self):
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
@@ -69,8 +70,12 @@ def summary(latencies: list[float], seconds: float) -> dict:
     }
 
 
-def run(clients: list[Client], work, *, requests_per_client: int) -> dict:
-    """Each client runs `work(client, i)` in its own thread; return latency figures."""
+def run(clients: list[Client], work, *, requests_per_client: int, timed: str | None = None) -> dict:
+    """Each client runs `work(client, i)` in its own thread; return latency figures.
+
+    With `timed`, the latency is read from that client attribute (set by `work`), so a
+    pause before the request does not count.
+    """
     latencies: list[float] = []
     lock = threading.Lock()
     errors: list[str] = []
@@ -82,7 +87,7 @@ def run(clients: list[Client], work, *, requests_per_client: int) -> dict:
         for i in range(requests_per_client):
             start = time.perf_counter()
             status = work(client, i)
-            mine.append(time.perf_counter() - start)
+            mine.append(getattr(client, timed) if timed else time.perf_counter() - start)
             if status >= 400:
                 errors.append(str(status))
         with lock:

@@ -6,17 +6,26 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from flask import Flask, url_for
+from flask import Flask, g, url_for
 from babel.numbers import format_currency, format_decimal
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
+
+
+def _locale() -> str:
+    """The request's locale as a string, looked up once per request (hot in long lists)."""
+    try:
+        return g._cc_locale
+    except AttributeError:
+        g._cc_locale = str(get_locale())
+        return g._cc_locale
 
 
 def money(cents: int | None) -> str:
     """1 234,50 € in French, €1,234.50 in English."""
     if cents is None:
         return ""
-    return _money(int(cents), str(get_locale()))
+    return _money(int(cents), _locale())
 
 
 @lru_cache(maxsize=8192)
@@ -29,7 +38,7 @@ def quantity(value: Decimal | None) -> str:
     """1,5 in French, 1.5 in English; no trailing zeros."""
     if value is None:
         return ""
-    return _quantity(Decimal(value), str(get_locale()))
+    return _quantity(Decimal(value), _locale())
 
 
 @lru_cache(maxsize=8192)
@@ -39,7 +48,7 @@ def _quantity(value: Decimal, locale: str) -> str:
 
 def unit_label(unit: str, per_unit: Decimal | None = None) -> str:
     """'kg', 'botte', 'pot de 0,5 kg'... in the request's language."""
-    return _unit_label(unit, Decimal(per_unit or 1), str(get_locale()))
+    return _unit_label(unit, Decimal(per_unit or 1), _locale())
 
 
 @lru_cache(maxsize=512)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import escape
 
 from .. import clock
 from ..domain.cycle import Status
@@ -40,9 +41,11 @@ def _context(distribution: Distribution) -> dict:
         ordered={line.product_id: line for line in summary.lines},
         state=state,
         is_open=state == Status.OPEN and not distribution.cancelled_at,
-        line_url=url_for("shop.line", distribution_id=distribution.id, product_id=0)[:-1],
-        labels=dict(unavailable=_("Unavailable"), sold_out=_("Sold out"), left=_("Left:"),
-                    your_price=_("Your price (at the time of your order):")),
+        # Escaped once here rather than once per product row.
+        line_url=escape(url_for("shop.line", distribution_id=distribution.id, product_id=0)[:-1]),
+        labels={key: escape(text) for key, text in (
+            ("unavailable", _("Unavailable")), ("sold_out", _("Sold out")), ("left", _("Left:")),
+            ("your_price", _("Your price (at the time of your order):")))},
         errors={}, typed={},
     )
 
