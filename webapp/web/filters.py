@@ -6,19 +6,20 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from flask import Flask, g, url_for
+from flask import Flask, url_for
 from babel.numbers import format_currency, format_decimal
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 
 
 def _locale() -> str:
-    """The request's locale as a string, looked up once per request (hot in long lists)."""
-    try:
-        return g._cc_locale
-    except AttributeError:
-        g._cc_locale = str(get_locale())
-        return g._cc_locale
+    """The current locale as a string; str(Locale) is slow and hot in long lists."""
+    return _locale_name(get_locale())
+
+
+@lru_cache(maxsize=16)
+def _locale_name(locale) -> str:
+    return str(locale)
 
 
 def money(cents: int | None) -> str:
