@@ -5,6 +5,7 @@ from .distributions import Distribution, DutyAssignment, distribution_catalogues
 from .groups import PAYMENT_METHODS, CatalogueManager, Group, Invitation, Membership, User
 from .ledger import LedgerEntry
 from .orders import Basket, OrderLine
+from .sheet import SheetEvent, TabletLink
 
 __all__ = [
     "PAYMENT_METHODS",
@@ -22,6 +23,8 @@ __all__ = [
     "Place",
     "Producer",
     "Product",
+    "SheetEvent",
+    "TabletLink",
     "User",
     "distribution_catalogues",
 ]

@@ -1,0 +1,147 @@
+"""The merge of tablet events, as tables: duplicates, out-of-order, ties, voids."""
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from webapp.domain.sheet import Context, Event, Rejected, basket_progress, merge, parse_event
+
+T = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+S = timedelta(seconds=1)
+U = "00000000-0000-4000-8000-{:012d}"
+
+
+def ev(n, kind, payload, *, at=0, device="A", basket=1):
+    return Event(U.format(n), device, kind, basket, T + at * S, payload)
+
+
+def whole(n, state, **kw):
+    return ev(n, "pickup", {"state": state}, **kw)
+
+
+def line(n, line_id, state, quantity=None, **kw):
+    payload = {"state": state, "line_id": line_id}
+    if quantity is not None:
+        payload["quantity"] = quantity
+    return ev(n, "pickup", payload, **kw)
+
+
+def pay(n, cents, method="cash", **kw):
+    return ev(n, "payment", {"method": method, "amount_cents": cents}, **kw)
+
+
+def void(n, target, **kw):
+    return ev(n, "payment_void", {"event_id": U.format(target)}, **kw)
+
+
+@pytest.mark.parametrize(
+    ("events", "line_10", "line_11", "progress"),
+    [
+        ([], "pending", "pending", "to_collect"),
+        ([whole(1, "taken")], "taken", "taken", "collected"),
+        ([whole(1, "taken"), line(2, 11, "not_taken", at=1)], "taken", "not_taken", "partial"),
+        ([line(2, 11, "not_taken", at=1), whole(1, "taken", at=2)], "taken", "taken", "collected"),
+        ([line(1, 10, "partial", "0.5")], "partial", "pending", "partial"),
+        ([whole(1, "not_taken")], "not_taken", "not_taken", "to_collect"),
+        # same instant: device id breaks the tie, then the event id
+        ([whole(1, "taken", device="B"), whole(2, "not_taken", device="A")], "taken", "taken", "collected"),
+        ([whole(2, "taken", device="A"), whole(1, "not_taken", device="A")], "taken", "taken", "collected"),
+    ],
+)
+def test_pickups_last_writer_wins(events, line_10, line_11, progress):
+    state = merge(events).get(1)
+    states = (state.line_state(10)[0], state.line_state(11)[0]) if state else ("pending", "pending")
+    assert states == (line_10, line_11)
+    assert basket_progress(state, [10, 11]) == progress
+
+
+@pytest.mark.parametrize(
+    ("events", "paid", "by_method"),
+    [
+        ([pay(1, 500)], 500, {"cash": 500}),
+        ([pay(1, 500), pay(2, 250, "cheque")], 750, {"cash": 500, "cheque": 250}),
+        ([pay(1, 500), void(2, 1)], 0, {}),
+        ([void(2, 1), pay(1, 500)], 0, {}),  # the void arrived first
+        ([pay(1, 500), pay(1, 500)], 500, {"cash": 500}),  # duplicate
+        ([pay(1, 500), void(2, 99)], 500, {"cash": 500}),  # void of an unknown payment
+    ],
+)
+def test_payments_add_up_and_only_voids_cancel(events, paid, by_method):
+    state = merge(events)[1]
+    assert state.paid_cents() == paid
+    assert state.paid_by_method() == by_method
+
+
+def test_notes_accumulate_and_signature_last_wins():
+    events = [ev(1, "note", {"text": "rembourser 2 €"}), ev(2, "note", {"text": "a payé par chèque"}, at=5),
+              ev(3, "signature", {"svg_path": "M1 1 L2 2"}, at=1),
+              ev(4, "signature", {"svg_path": "M5 5 L6 6"}, at=3, device="B")]
+    state = merge(events)[1]
+    assert [n.payload["text"] for n in state.notes] == ["rembourser 2 €", "a payé par chèque"]
+    assert state.signature.payload["svg_path"] == "M5 5 L6 6"
+
+
+def test_any_order_and_any_repetition_give_the_same_state():
+    events = [whole(1, "taken"), line(2, 11, "not_taken", at=2), pay(3, 900), void(4, 3, at=3),
+              pay(5, 700, "card", at=4), ev(6, "signature", {"svg_path": "M0 0"}, at=5)]
+    expected = None
+    for order in itertools.permutations(events):
+        state = merge(list(order) + list(order[:2]))[1]
+        summary = (state.line_state(10), state.line_state(11), state.paid_cents(),
+                   state.signature.id)
+        expected = expected or summary
+        assert summary == expected
+
+
+CTX = Context(lines_by_basket={1: {10, 11}, 2: set()}, payment_methods=frozenset({"cash", "card"}),
+              now=T)
+
+
+def raw(**overrides):
+    base = {"id": U.format(1), "device_id": "tab-1", "kind": "payment", "basket_id": 1,
+            "recorded_at": "2026-12-03T17:00:00Z", "payload": {"method": "cash", "amount_cents": 500}}
+    return {**base, **overrides}
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ("nope", "not_an_object"),
+        (raw(id="not-a-uuid"), "bad_id"),
+        (raw(device_id=""), "bad_device_id"),
+        (raw(kind="teleport"), "unknown_kind"),
+        (raw(basket_id=3), "unknown_basket"),
+        (raw(basket_id="1"), "unknown_basket"),
+        (raw(recorded_at="yesterday"), "bad_recorded_at"),
+        (raw(recorded_at="2026-12-03T17:00:00"), "bad_recorded_at"),
+        (raw(recorded_at="2026-12-03T18:00:00Z"), "recorded_in_the_future"),
+        (raw(payload={"method": "bitcoin", "amount_cents": 5}), "unknown_payment_method"),
+        (raw(payload={"method": "cash", "amount_cents": -5}), "amount_out_of_range"),
+        (raw(payload={"method": "cash", "amount_cents": 0}), "amount_out_of_range"),
+        (raw(payload={"method": "cash", "amount_cents": 10**9}), "amount_out_of_range"),
+        (raw(payload={"method": "cash", "amount_cents": 5.5}), "bad_amount"),
+        (raw(payload={"method": "cash", "amount_cents": True}), "bad_amount"),
+        (raw(kind="pickup", payload={"state": "eaten"}), "bad_pickup_state"),
+        (raw(kind="pickup", payload={"state": "taken", "line_id": 99}), "unknown_line"),
+        (raw(kind="pickup", payload={"state": "partial", "line_id": 10, "quantity": "-1"}), "bad_quantity"),
+        (raw(kind="signature", payload={"svg_path": "M0 0" * 20000}), "signature_too_large"),
+        (raw(kind="signature", payload={"svg_path": "<script>"}), "bad_signature"),
+        (raw(kind="note", payload={"text": "  "}), "bad_note"),
+        (raw(kind="note", payload={"text": "x" * 1001}), "note_too_long"),
+        (raw(kind="payment_void", payload={"event_id": "x"}), "bad_event_id"),
+        (raw(payload="cash"), "bad_payload"),
+    ],
+)
+def test_bad_events_are_rejected_with_a_reason(event, reason):
+    with pytest.raises(Rejected) as error:
+        parse_event(event, CTX)
+    assert error.value.reason == reason
+
+
+def test_a_good_event_is_parsed():
+    event = parse_event(raw(kind="pickup", payload={"state": "partial", "line_id": 10, "quantity": 0.5}), CTX)
+    assert event.payload == {"state": "partial", "line_id": 10, "quantity": "0.5"}
+    assert event.recorded_at == T
+    assert merge([event])[1].line_state(10) == ("partial", Decimal("0.5"))

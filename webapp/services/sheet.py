@@ -1,0 +1,198 @@
+"""The distribution sheet: the snapshot a tablet loads, and the events it sends back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
+
+from ..domain.cycle import Status
+from ..domain.sheet import Context, Event, Rejected, merge, parse_event
+from ..models import (
+    Basket,
+    Distribution,
+    Group,
+    LedgerEntry,
+    OrderLine,
+    SheetEvent,
+    User,
+)
+from .orders import summarise
+
+MAX_BATCH = 1000
+
+
+def _baskets(session: Session, distribution: Distribution) -> list[Basket]:
+    return list(session.scalars(
+        select(Basket)
+        .where(Basket.distribution_id == distribution.id)
+        .options(selectinload(Basket.user),
+                 selectinload(Basket.lines).selectinload(OrderLine.product))
+        .order_by(Basket.number)
+    ))
+
+
+def balances(session: Session, group_id: int, user_ids: list[int]) -> dict[int, int]:
+    """Confirmed balance of each member, in one query."""
+    rows = session.execute(
+        select(LedgerEntry.user_id, func.sum(LedgerEntry.amount_cents))
+        .where(LedgerEntry.group_id == group_id, LedgerEntry.pending.is_(False),
+               LedgerEntry.user_id.in_(user_ids))
+        .group_by(LedgerEntry.user_id)
+    )
+    return {user_id: int(total) for user_id, total in rows}
+
+
+def snapshot(session: Session, distribution: Distribution, group: Group, *, now: datetime) -> dict:
+    """Everything the tablet needs to work offline (DESIGN.md's JSON contract)."""
+    baskets = [b for b in _baskets(session, distribution) if any(ln.quantity > 0 for ln in b.lines)]
+    balance = balances(session, group.id, [b.user_id for b in baskets])
+    events = session.scalars(
+        select(SheetEvent).where(SheetEvent.distribution_id == distribution.id)
+        .order_by(SheetEvent.seq)
+    ).all()
+    return {
+        "distribution": {
+            "id": distribution.id,
+            "starts_at": _iso(distribution.starts_at),
+            "ends_at": _iso(distribution.ends_at),
+            "status": distribution.status(now).value,
+            "payment_methods": list(group.payment_methods),
+            "place": distribution.place.name,
+        },
+        "baskets": [_basket_json(b, balance.get(b.user_id, 0)) for b in baskets],
+        "events": [e.as_json() for e in events],
+        "cursor": str(events[-1].seq if events else 0),
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _basket_json(basket: Basket, balance_cents: int) -> dict:
+    summary = summarise(basket)
+    user: User = basket.user
+    return {
+        "id": basket.id,
+        "number": basket.number,
+        "member": {"id": user.id, "name": user.name, "sort_name": user.sort_name,
+                   "phone": user.phone},
+        "lines": [
+            {"id": line.id, "product": line.product.name, "unit": line.product.unit,
+             "quantity": str(line.quantity.normalize()), "unit_price_cents": line.unit_price_cents,
+             "total_cents": line.total_cents, "available": bool(line.product.active)}
+            for line in summary.lines
+        ],
+        "due_cents": summary.total_cents,
+        "balance_cents": balance_cents,
+    }
+
+
+@dataclass
+class SyncResult:
+    results: list[dict]
+    events: list[dict]
+    cursor: str
+
+
+class SheetClosed(Exception):
+    """Events before the close of orders: the baskets can still change."""
+
+
+def parse_cursor(cursor: object) -> int:
+    if cursor is None or cursor == "":
+        return 0
+    if isinstance(cursor, str) and cursor.isdigit() and len(cursor) < 19:
+        return int(cursor)
+    raise ValueError("bad cursor")
+
+
+def record_events(
+    session: Session,
+    distribution: Distribution,
+    group: Group,
+    *,
+    device_id: str,
+    raw_events: list,
+    cursor: int,
+    user: User | None,
+    tablet_link_id: int | None,
+    now: datetime,
+) -> SyncResult:
+    """Store a batch from a tablet: one result per event; then what other devices sent."""
+    state = distribution.status(now)
+    if state in (Status.SCHEDULED, Status.OPEN):
+        raise SheetClosed()
+    late = state == Status.VALIDATED
+    ctx = Context(_lines_by_basket(session, distribution), frozenset(group.payment_methods) | {"balance"}, now)
+    results, fresh = [], []
+    for raw in raw_events:
+        try:
+            event = parse_event(raw, ctx)
+        except Rejected as error:
+            results.append({"id": raw.get("id") if isinstance(raw, dict) else None,
+                            "status": "rejected", "reason": error.reason})
+            continue
+        results.append({"id": event.id, "status": "accepted"})
+        fresh.append(event)
+    stored = _insert(session, distribution, fresh, late=late, user=user,
+                     tablet_link_id=tablet_link_id, now=now)
+    seen_in_batch: set[str] = set()
+    for result in results:
+        if result["status"] == "accepted":
+            if result["id"] not in stored or result["id"] in seen_in_batch:
+                result["status"] = "duplicate"
+            seen_in_batch.add(result["id"])
+    others = session.scalars(
+        select(SheetEvent)
+        .where(SheetEvent.distribution_id == distribution.id, SheetEvent.seq > cursor,
+               SheetEvent.device_id != device_id)
+        .order_by(SheetEvent.seq)
+    ).all()
+    last = session.scalar(select(func.max(SheetEvent.seq))
+                          .where(SheetEvent.distribution_id == distribution.id)) or 0
+    return SyncResult(results, [e.as_json() for e in others], str(last))
+
+
+def _lines_by_basket(session: Session, distribution: Distribution) -> dict[int, set[int]]:
+    rows = session.execute(
+        select(Basket.id, OrderLine.id)
+        .outerjoin(OrderLine, OrderLine.basket_id == Basket.id)
+        .where(Basket.distribution_id == distribution.id)
+    )
+    lines: dict[int, set[int]] = {}
+    for basket_id, line_id in rows:
+        lines.setdefault(basket_id, set())
+        if line_id is not None:
+            lines[basket_id].add(line_id)
+    return lines
+
+
+def _insert(session, distribution, events: list[Event], *, late, user, tablet_link_id, now) -> set[str]:
+    """Insert new events, skipping ids already stored; return the ids inserted now."""
+    if not events:
+        return set()
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [
+        {"id": e.id, "distribution_id": distribution.id, "basket_id": e.basket_id,
+         "device_id": e.device_id, "kind": e.kind, "payload": e.payload,
+         "recorded_at": e.recorded_at, "received_at": now, "late": late,
+         "user_id": user.id if user else None, "tablet_link_id": tablet_link_id}
+        for e in {e.id: e for e in events}.values()
+    ]
+    # ON CONFLICT DO NOTHING: a replayed event (same client UUID) is harmless, even when
+    # two requests carry it at the same moment.
+    statement = insert(SheetEvent).on_conflict_do_nothing(index_elements=["id"]).returning(SheetEvent.id)
+    inserted = session.scalars(statement, rows).all()
+    return set(inserted)
+
+
+def sheet_state(session: Session, distribution: Distribution):
+    """The merged state of every basket, from the stored events (what validation reads)."""
+    events = session.scalars(select(SheetEvent).where(SheetEvent.distribution_id == distribution.id))
+    return merge(e.as_event() for e in events)

@@ -1,0 +1,143 @@
+// The tablet's memory: the sheet snapshot and the outbox of events, in IndexedDB, and the
+// sync that sends the outbox first-in first-out. Used by the page and by the service
+// worker (Background Sync), so it touches neither `window` nor the DOM.
+(function (root) {
+  "use strict";
+  var DB_NAME = "court-circuit-sheet";
+  var BATCH = 200;
+  var dbPromise = null;
+
+  function open() {
+    if (!dbPromise) {
+      dbPromise = root.idb.openDB(DB_NAME, 1, {
+        upgrade: function (db) {
+          db.createObjectStore("snapshots", { keyPath: "distribution_id" });
+          var outbox = db.createObjectStore("outbox", { keyPath: "n", autoIncrement: true });
+          outbox.createIndex("by_distribution", "distribution_id");
+          db.createObjectStore("rejected", { keyPath: "event.id" });
+          db.createObjectStore("meta");
+        },
+      });
+    }
+    return dbPromise;
+  }
+
+  function uuid4() {
+    if (root.crypto && root.crypto.randomUUID) return root.crypto.randomUUID();
+    var b = new Uint8Array(16);
+    root.crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  async function deviceId() {
+    var db = await open();
+    var id = await db.get("meta", "device_id");
+    if (!id) {
+      id = "tablet-" + uuid4();
+      await db.put("meta", id, "device_id");
+    }
+    return id;
+  }
+
+  async function loadSnapshot(distributionId) {
+    return (await open()).get("snapshots", distributionId);
+  }
+
+  async function outboxFor(distributionId) {
+    var items = await (await open()).getAllFromIndex("outbox", "by_distribution", distributionId);
+    return items.sort(function (a, b) { return a.n - b.n; });
+  }
+
+  async function rejectedFor(distributionId) {
+    var all = await (await open()).getAll("rejected");
+    return all.filter(function (r) { return r.distribution_id === distributionId; });
+  }
+
+  // Store a fresh snapshot from the server. Its events already hold everything the
+  // server accepted; our outbox keeps what it has not seen yet.
+  async function saveServerSnapshot(distributionId, data, urls) {
+    var db = await open();
+    var record = {
+      distribution_id: distributionId, data: data, events: data.events, cursor: data.cursor,
+      csrf: urls.csrf, events_url: urls.events_url, synced_at: new Date().toISOString(),
+    };
+    await db.put("snapshots", record);
+    return record;
+  }
+
+  async function record(distributionId, kind, basketId, payload) {
+    var event = {
+      id: uuid4(), device_id: await deviceId(), kind: kind, basket_id: basketId,
+      payload: payload, recorded_at: new Date().toISOString(),
+    };
+    await (await open()).add("outbox", { distribution_id: distributionId, event: event });
+    return event;
+  }
+
+  // Send the outbox in batches, oldest first. An event leaves the outbox only once the
+  // server answered for it: accepted and duplicate go into the known events, rejected
+  // into the rejected store (kept and shown, never dropped).
+  async function sync(distributionId) {
+    var db = await open();
+    var snap = await db.get("snapshots", distributionId);
+    if (!snap) return { ok: false, reason: "no_snapshot" };
+    var did = await deviceId();
+    for (;;) {
+      var items = (await outboxFor(distributionId)).slice(0, BATCH);
+      var response = await root.fetch(snap.events_url, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": snap.csrf },
+        body: JSON.stringify({ device_id: did, cursor: snap.cursor, events: items.map(function (i) { return i.event; }) }),
+      });
+      if (!response.ok) return { ok: false, status: response.status };
+      var answer = await response.json();
+      snap = await settle(distributionId, items, answer);
+      if (items.length < BATCH) return { ok: true };
+    }
+  }
+
+  async function settle(distributionId, items, answer) {
+    var db = await open();
+    var tx = db.transaction(["snapshots", "outbox", "rejected"], "readwrite");
+    var snap = await tx.objectStore("snapshots").get(distributionId);
+    var known = {};
+    snap.events.forEach(function (e) { known[e.id] = true; });
+    var byId = {};
+    items.forEach(function (i) { byId[i.event.id] = i; });
+    answer.results.forEach(function (r) {
+      var item = byId[r.id];
+      if (!item) return;
+      if (r.status === "rejected") {
+        tx.objectStore("rejected").put({ distribution_id: distributionId, event: item.event, reason: r.reason });
+      } else if (!known[r.id]) {
+        snap.events.push(item.event);
+        known[r.id] = true;
+      }
+      tx.objectStore("outbox").delete(item.n);
+    });
+    answer.events.forEach(function (e) {
+      if (!known[e.id]) { snap.events.push(e); known[e.id] = true; }
+    });
+    snap.cursor = answer.cursor;
+    snap.synced_at = new Date().toISOString();
+    await tx.objectStore("snapshots").put(snap);
+    await tx.done;
+    return snap;
+  }
+
+  async function syncAll() {
+    var db = await open();
+    var snaps = await db.getAll("snapshots");
+    for (var i = 0; i < snaps.length; i++) {
+      if ((await outboxFor(snaps[i].distribution_id)).length) await sync(snaps[i].distribution_id);
+    }
+  }
+
+  root.SheetStore = {
+    open: open, deviceId: deviceId, loadSnapshot: loadSnapshot, outboxFor: outboxFor,
+    rejectedFor: rejectedFor, saveServerSnapshot: saveServerSnapshot, record: record,
+    sync: sync, syncAll: syncAll,
+  };
+})(typeof self !== "undefined" ? self : this);

@@ -1,0 +1,184 @@
+"""Distribution day: the offline sheet page, its sync API, and tablet links."""
+
+from __future__ import annotations
+
+import segno
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+from .. import clock
+from ..extensions import db
+from ..models import Distribution, Group, TabletLink
+from ..services import tablets
+from ..services.sheet import MAX_BATCH, SheetClosed, parse_cursor, record_events, snapshot
+from .access import coordinator_required, get_in_group_or_404
+
+bp = Blueprint("sheet", __name__)
+
+
+class Access:
+    def __init__(self, distribution: Distribution, group: Group, user, tablet_link_id):
+        self.distribution = distribution
+        self.group = group
+        self.user = user
+        self.tablet_link_id = tablet_link_id
+
+
+def _tablet_link_id(distribution: Distribution) -> int | None:
+    """The live tablet link this browser opened for this distribution, if any."""
+    link_id = (session.get("tablet_links") or {}).get(str(distribution.id))
+    link = db.session.get(TabletLink, link_id) if link_id else None
+    now = clock.now()
+    if link and link.distribution_id == distribution.id and not link.revoked_at and link.expires_at > now:
+        return link.id
+    return None
+
+
+def sheet_access(distribution_id: int, *, api: bool) -> Access:
+    """Coordinators, volunteers on duty (close of orders to end of day), or a tablet link."""
+    distribution = db.session.get(Distribution, distribution_id)
+    if distribution is None:
+        abort(404)
+    group = db.session.get(Group, distribution.group_id)
+    if current_user.is_authenticated and tablets.user_may_open(
+        db.session, current_user, distribution, group, now=clock.now()
+    ):
+        return Access(distribution, group, current_user, None)
+    link_id = _tablet_link_id(distribution)
+    if link_id:
+        return Access(distribution, group, None, link_id)
+    if not current_user.is_authenticated and not api:
+        return abort(redirect(url_for("auth.login", next=request.path)))
+    if current_user.is_authenticated and not any(
+        m.group_id == distribution.group_id for m in current_user.memberships
+    ):
+        abort(404)  # another group's distribution: it does not exist for them
+    abort(401 if not current_user.is_authenticated else 403)
+
+
+@bp.route("/distributions/<int:distribution_id>/sheet")
+def page(distribution_id: int):
+    access = sheet_access(distribution_id, api=False)
+    return render_template("sheet/sheet.html", distribution=access.distribution,
+                           group=access.group, sheet_i18n=_sheet_strings())
+
+
+def _sheet_strings() -> dict:
+    """The words the sheet's script shows, in the page's language."""
+    return {
+        "online": _("Online"), "offline": _("Offline: your work is kept on this tablet"),
+        "pending": _("%(n)s waiting to be sent"), "nothing_pending": _("Everything is sent"),
+        "rejected": _("%(n)s refused by the server"),
+        "last_sync": _("Last sync %(time)s"), "never_synced": _("Not synced yet"),
+        "access_lost": _("access expired: ask a coordinator"),
+        "collected": _("Collected"), "partial": _("Partly collected"), "to_collect": _("To collect"),
+        "unpaid": _("Unpaid"), "no_match": _("No basket matches."),
+        "no_data": _("This sheet was never loaded on this tablet: connect once to load it."),
+        "close": _("Close"), "products": _("Products"), "take_all": _("Everything collected"),
+        "taken": _("Taken"), "not_taken": _("Not taken"), "unavailable": _("unavailable"),
+        "quantity_taken": _("Quantity taken of %(product)s"), "payment": _("Payment"),
+        "amount": _("Amount"), "cash_given": _("Cash given"), "change": _("Change to give: %(amount)s"),
+        "due": _("Due"), "paid": _("Paid"), "remaining": _("Left to pay"), "balance": _("Balance"),
+        "void": _("Cancel"), "signature": _("Signature"), "sign_again": _("Sign again"),
+        "sign_here": _("Sign here"), "clear": _("Clear"), "undo": _("Undo"),
+        "save_signature": _("Save the signature"), "signed": _("Signature"),
+        "notes": _("Notes"), "note": _("Note"), "add_note": _("Add the note"),
+        "note_placeholder": _("e.g. refund 2 € next week"),
+        "methods": {"cash": _("Cash"), "cheque": _("Cheque"), "card": _("Card"),
+                    "transfer": _("Transfer"), "balance": _("From balance")},
+    }
+
+
+@bp.route("/api/distributions/<int:distribution_id>/sheet")
+def api_snapshot(distribution_id: int):
+    access = sheet_access(distribution_id, api=True)
+    data = snapshot(db.session, access.distribution, access.group, now=clock.now())
+    response = jsonify(data)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _bad(reason: str, status: int = 400):
+    return jsonify(error=reason), status
+
+
+@bp.route("/api/distributions/<int:distribution_id>/events", methods=["POST"])
+def api_events(distribution_id: int):
+    access = sheet_access(distribution_id, api=True)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _bad("body_is_not_a_json_object")
+    device_id, events = body.get("device_id"), body.get("events")
+    if not isinstance(device_id, str) or not 0 < len(device_id) <= 64:
+        return _bad("bad_device_id")
+    if not isinstance(events, list):
+        return _bad("events_is_not_a_list")
+    if len(events) > MAX_BATCH:
+        return _bad("batch_too_large", 413)
+    try:
+        cursor = parse_cursor(body.get("cursor"))
+    except ValueError:
+        return _bad("bad_cursor")
+    try:
+        result = record_events(
+            db.session, access.distribution, access.group, device_id=device_id, raw_events=events,
+            cursor=cursor, user=access.user, tablet_link_id=access.tablet_link_id, now=clock.now(),
+        )
+    except SheetClosed:
+        return _bad("orders_still_open", 409)
+    return jsonify(results=result.results, events=result.events, cursor=result.cursor)
+
+
+@bp.route("/distributions/<int:distribution_id>/tablet", methods=["GET", "POST"])
+@coordinator_required
+def tablet_link(distribution_id: int):
+    """Show a QR code (and the link) that opens this sheet on a tablet without an account."""
+    distribution = get_in_group_or_404(Distribution, distribution_id)
+    link_url = None
+    qr = None
+    if request.method == "POST":
+        link = tablets.create_link(db.session, distribution, distribution_group(distribution),
+                                   actor=current_user, now=clock.now())
+        token = tablets.sign(current_app.config["SECRET_KEY"], link)
+        link_url = url_for("sheet.open_tablet", token=token, _external=True)
+        qr = Markup(segno.make(link_url, error="m").svg_inline(scale=6, dark="#1f2a24"))
+    return render_template("sheet/tablet.html", distribution=distribution, link_url=link_url, qr=qr)
+
+
+def distribution_group(distribution: Distribution) -> Group:
+    return db.session.get(Group, distribution.group_id)
+
+
+@bp.route("/distributions/<int:distribution_id>/tablet/revoke", methods=["POST"])
+@coordinator_required
+def revoke_tablet_links(distribution_id: int):
+    distribution = get_in_group_or_404(Distribution, distribution_id)
+    count = tablets.revoke_links(db.session, distribution, now=clock.now())
+    flash(_("%(n)d tablet link(s) revoked.", n=count), "success")
+    return redirect(url_for("sheet.tablet_link", distribution_id=distribution.id))
+
+
+@bp.route("/tablet/<token>")
+def open_tablet(token: str):
+    try:
+        link = tablets.check_link(db.session, current_app.config["SECRET_KEY"], token, now=clock.now())
+    except tablets.LinkInvalid as error:
+        return render_template("sheet/link_invalid.html", reason=error.reason), 403
+    links = dict(session.get("tablet_links") or {})
+    links[str(link.distribution_id)] = link.id
+    session["tablet_links"] = links
+    session.permanent = True
+    return redirect(url_for("sheet.page", distribution_id=link.distribution_id))
