@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 import secrets
 from pathlib import Path
 
@@ -34,6 +35,7 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
+        PERMANENT_SESSION_LIFETIME=timedelta(days=31),
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
         SMTP_HOST=os.environ.get("SMTP_HOST"),
         SMTP_PORT=int(os.environ.get("SMTP_PORT", "25")),

@@ -72,6 +72,9 @@ def sheet_access(distribution_id: int, *, api: bool) -> Access:
 @bp.route("/distributions/<int:distribution_id>/sheet")
 def page(distribution_id: int):
     access = sheet_access(distribution_id, api=False)
+    # A tablet may be restarted offline mid-distribution: keep its session cookie past the
+    # browser's life so the outbox can still be sent when the network returns.
+    session.permanent = True
     return render_template("sheet/sheet.html", distribution=access.distribution,
                            group=access.group, sheet_i18n=_sheet_strings())
 

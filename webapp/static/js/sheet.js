@@ -100,11 +100,20 @@
   function setOnline(value) { online = value; renderStatus(); }
 
   // ---- rendering ---------------------------------------------------------------------
+  var detailKey = null;
   function render() {
     renderStatus();
     renderProgress();
     renderList();
-    if (selected) renderDetail();
+    // Re-draw the open basket only when its own events changed: a background sync must
+    // not wipe a signature being drawn or an amount being typed.
+    if (selected && stateKey(states[selected]) !== detailKey) renderDetail();
+  }
+
+  function stateKey(st) {
+    if (!st) return "";
+    return JSON.stringify([st.whole && st.whole.id, Object.keys(st.lines).map(function (k) { return st.lines[k].id; }),
+      Object.keys(st.payments), Object.keys(st.voided), st.signature && st.signature.id, st.notes.length]);
   }
 
   function renderStatus() {
@@ -189,6 +198,8 @@
     var detail = document.getElementById("detail");
     if (!b) { detail.hidden = true; return; }
     var state = states[b.id], paidCents = paid(b), remaining = Math.max(b.due_cents - paidCents, 0);
+    var strokes = pad && !pad.isEmpty() && pad.basketId === b.id ? pad.toData() : null;
+    detailKey = stateKey(state);
     detail.replaceChildren(
       h("div", { class: "detail-head" }, [
         h("h2", { tabindex: "-1", text: "#" + b.number + " · " + b.member.name }),
@@ -200,7 +211,8 @@
       signatureSection(b, state),
       notesSection(b, state)
     );
-    if (!(state && state.signature)) setupPad();
+    pad = null;
+    if (!(state && state.signature)) setupPad(b.id, strokes);
   }
 
   function linesSection(b, state) {
@@ -286,7 +298,7 @@
     if (state && state.signature) {
       section.appendChild(signatureSvg(state.signature.payload.svg_path));
       section.appendChild(h("button", { type: "button", class: "secondary outline", text: T.sign_again, on: { click: function () {
-        section.replaceChildren(h("h3", { text: T.signature }), padBox(b)); setupPad();
+        section.replaceChildren(h("h3", { text: T.signature }), padBox(b)); setupPad(b.id, null);
       } } }));
     } else {
       section.appendChild(padBox(b));
@@ -309,10 +321,12 @@
     ]);
   }
 
-  function setupPad() {
+  function setupPad(basketId, strokes) {
     var canvas = document.getElementById("signature-pad");
     if (!canvas || typeof SignaturePad === "undefined") return;
     pad = new SignaturePad(canvas, { minWidth: 1, maxWidth: 2.5, penColor: "#1f2a24" });
+    pad.basketId = basketId;
+    if (strokes) pad.fromData(strokes);
   }
 
   function padToPath() {
@@ -356,6 +370,11 @@
   setInterval(function () { if (outbox.length) syncNow(); }, SYNC_EVERY_MS);
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(body.dataset.sw, { scope: "/" }).catch(function () {});
+    // The first visit happens before the worker runs: put this page in its cache now, so
+    // the sheet opens offline from the next load on (the evening before, on good network).
+    navigator.serviceWorker.ready.then(function () {
+      return caches.open("cc-pages").then(function (cache) { return cache.add(location.pathname); });
+    }).then(function () { body.dataset.offlineReady = "true"; }).catch(function () {});
     navigator.serviceWorker.addEventListener("message", function (event) {
       if (event.data && event.data.type === "sheet-synced") reload();
     });

@@ -1,0 +1,185 @@
+"""A volunteer's tablet on distribution day: offline, reloads, restarts, outages, two tablets."""
+
+import sqlite3
+import tempfile
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import CHROMIUM, CHROMIUM_ARGS, TABLET, Server, _free_port, login
+
+CLOSED = "SELECT id FROM distributions WHERE orders_close_at < datetime('now') AND starts_at > datetime('now')"
+
+
+def db(server):
+    return sqlite3.connect(server.instance / "e2e.sqlite3")
+
+
+def closed_distribution(server) -> int:
+    with db(server) as conn:
+        return conn.execute(CLOSED).fetchone()[0]
+
+
+def stored_events(server, distribution_id) -> list[tuple]:
+    with db(server) as conn:
+        return conn.execute("SELECT id, kind, basket_id FROM sheet_events WHERE distribution_id = ?",
+                            (distribution_id,)).fetchall()
+
+
+def open_sheet(page, distribution_id):
+    page.goto(f"/distributions/{distribution_id}/sheet")
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("body[data-offline-ready=true]")
+
+
+def sign(page):
+    page.locator("#signature-pad").scroll_into_view_if_needed()
+    box = page.locator("#signature-pad").bounding_box()
+    page.mouse.move(box["x"] + 40, box["y"] + 120)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(box["x"] + 40 + step * 30, box["y"] + 120 - (step % 3) * 25)
+    page.mouse.up()
+    page.get_by_role("button", name="Enregistrer la signature").click()
+    expect(page.locator("svg.signature")).to_be_visible()
+
+
+def collect(page, number: int):
+    """Search a basket by number, take everything, pay the amount due, sign: 3 taps + signature."""
+    page.locator("#search").fill(str(number))
+    page.locator(f'.basket-row:has(.basket-number:text-is("#{number}"))').click()
+    page.get_by_role("button", name="Tout est récupéré").click()
+    page.locator(".pay-button").first.click()
+    expect(page.locator(".detail-money .remaining")).to_have_text("0,00\u00a0€")
+    sign(page)
+    expect(page.locator(f'.basket-row:has(.basket-number:text-is("#{number}")) .basket-state')).to_have_text("Récupéré")
+
+
+def pending(page) -> int:
+    return int(page.locator("#pending-count").get_attribute("data-count"))
+
+
+def wait_synced(page):
+    expect(page.locator("#pending-count")).to_have_attribute("data-count", "0", timeout=20_000)
+
+
+@pytest.fixture
+def tablet(browser, base_url):
+    context = browser.new_context(viewport=TABLET, base_url=base_url, locale="fr-FR", has_touch=True)
+    yield context
+    context.close()
+
+
+def test_offline_reload_collect_five_reopen_from_cache_then_sync_exactly_once(tablet, server):
+    d = closed_distribution(server)
+    before = len(stored_events(server, d))
+    page = tablet.new_page()
+    login(page, "volunteer@demo.test")
+    open_sheet(page, d)
+    tablet.set_offline(True)
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("#net-state")).to_have_attribute("data-state", "offline")
+    for number in (1, 2, 3, 4, 5):
+        collect(page, number)
+    assert pending(page) == 15
+    second = tablet.new_page()  # a new tab, still offline: the page and its data come from the cache
+    second.goto(f"/distributions/{d}/sheet")
+    second.wait_for_selector("body[data-ready=true]")
+    expect(second.locator("#collected-count")).to_have_text("5 / 32")
+    expect(second.locator("#pending-count")).to_have_attribute("data-count", "15")
+    second.close()
+    assert len(stored_events(server, d)) == before
+    tablet.set_offline(False)
+    wait_synced(page)
+    events = stored_events(server, d)
+    assert len(events) == before + 15
+    assert len({e[0] for e in events}) == len(events)
+    # replaying changes nothing
+    for _ in range(3):
+        page.evaluate("window.CourtCircuitSheet.syncNow()")
+    assert len(stored_events(server, d)) == before + 15
+    expect(page.locator("#last-sync")).to_contain_text("Dernière synchro")
+
+
+def test_two_tablets_offline_then_converge(browser, base_url, server):
+    d = closed_distribution(server)
+    contexts = [browser.new_context(viewport=TABLET, base_url=base_url, locale="fr-FR") for _ in range(2)]
+    pages = []
+    for context in contexts:
+        page = context.new_page()
+        login(page, "coordinator@demo.test")
+        open_sheet(page, d)
+        context.set_offline(True)
+        pages.append(page)
+    collect(pages[0], 10)
+    collect(pages[1], 11)
+    for context in contexts:
+        context.set_offline(False)
+    for page in pages:
+        wait_synced(page)
+    pages[0].evaluate("window.CourtCircuitSheet.syncNow()")
+    for page in pages:
+        for number in (10, 11):
+            page.locator("#search").fill(str(number))
+            expect(page.locator(f'.basket-row:has(.basket-number:text-is("#{number}")) .basket-state')).to_have_text("Récupéré", timeout=15_000)
+    for context in contexts:
+        context.close()
+
+
+def test_browser_restart_while_offline_keeps_every_action(playwright, server, base_url):
+    d = closed_distribution(server)
+    before = len(stored_events(server, d))
+    profile = tempfile.mkdtemp(prefix="cc-profile-")
+
+    def launch():
+        return playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, viewport=TABLET,
+            base_url=base_url, locale="fr-FR", headless=True)
+
+    context = launch()
+    page = context.new_page()
+    login(page, "volunteer@demo.test")
+    open_sheet(page, d)
+    context.set_offline(True)
+    collect(page, 20)
+    context.close()
+
+    context = launch()
+    context.set_offline(True)
+    page = context.new_page()
+    page.goto(f"/distributions/{d}/sheet")
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("#search").fill("20")
+    expect(page.locator('.basket-row:has(.basket-number:text-is("#20")) .basket-state')).to_have_text("Récupéré")
+    # (Chromium's Background Sync may already have sent them from the service worker.)
+    context.set_offline(False)
+    wait_synced(page)
+    assert len(stored_events(server, d)) == before + 3
+    context.close()
+
+
+def test_server_down_then_back_loses_and_doubles_nothing(browser, tmp_path):
+    server = Server(tmp_path, _free_port())
+    server.flask("db", "upgrade")
+    server.flask("seed-demo")
+    server.start()
+    try:
+        d = closed_distribution(server)
+        context = browser.new_context(viewport=TABLET, base_url=server.url, locale="fr-FR")
+        page = context.new_page()
+        login(page, "volunteer@demo.test")
+        open_sheet(page, d)
+        server.stop()  # a real outage: the browser still thinks it is online
+        for number in (1, 2):
+            collect(page, number)
+        page.reload()  # served by the service worker while the server is down
+        page.wait_for_selector("body[data-ready=true]")
+        assert pending(page) == 6
+        server.start()
+        wait_synced(page)  # only the periodic retry can notice: no 'online' event fires
+        events = stored_events(server, d)
+        assert len(events) == 6 and len({e[0] for e in events}) == 6
+        context.close()
+    finally:
+        server.stop()
