@@ -60,6 +60,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/sheet.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR)

@@ -30,11 +30,12 @@ class Client:
     def __post_init__(self):
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
 
-    def request(self, method: str, path: str, form: dict | None = None, headers: dict | None = None):
-        body = urlencode(form) if form is not None else None
+    def request(self, method: str, path: str, form: dict | None = None,
+                headers: dict | None = None, raw: str | None = None):
+        body = urlencode(form) if form is not None else raw
         head = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
                 "Accept-Encoding": "gzip", **(headers or {})}
-        if body is not None:
+        if form is not None:
             head["Content-Type"] = "application/x-www-form-urlencoded"
         self.conn.request(method, path, body=body, headers=head)
         response = self.conn.getresponse()

@@ -205,3 +205,16 @@ def test_shop_queries_do_not_grow_with_products_or_members(app, client, session,
     shop["d"].catalogues.append(second)
     session.commit()
     assert _count_queries(app, client, path) == before
+
+
+def test_home_offers_the_sheet_to_volunteers_on_duty_only(client, auth, session, now, shop):
+    from webapp.models import DutyAssignment
+
+    d = shop["d"]
+    d.orders_close_at = now - timedelta(minutes=1)
+    session.commit()
+    assert "/sheet" not in client.get("/").get_data(as_text=True)
+    session.add(DutyAssignment(distribution_id=d.id, user_id=shop["member"].id, role_name="accueil", created_at=now))
+    session.commit()
+    html = client.get("/").get_data(as_text=True)
+    assert f"/distributions/{d.id}/sheet" in html and "Vous êtes de permanence" in html

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..domain.cycle import Status
 from ..domain.money import basket_total_cents
-from ..models import Basket, Distribution, Group, User
+from ..models import Basket, Distribution, DutyAssignment, Group, User
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class DistributionRow:
     status: Status
     basket: Basket | None
     basket_total_cents: int | None
+    on_duty: bool = False
 
 
 def coming_distributions(
@@ -43,9 +44,15 @@ def coming_distributions(
             .options(selectinload(Basket.lines))
         )
     }
+    duties = set(session.scalars(
+        select(DutyAssignment.distribution_id).where(
+            DutyAssignment.user_id == user.id,
+            DutyAssignment.distribution_id.in_([d.id for d in distributions]))
+    ))
     rows = []
     for d in distributions:
         basket = baskets.get(d.id)
-        total = basket_total_cents(line.as_line() for line in basket.lines) if basket else None
-        rows.append(DistributionRow(d, d.status(now), basket, total))
+        lines = [line.as_line() for line in basket.lines if line.quantity > 0] if basket else []
+        total = basket_total_cents(lines) if lines else None
+        rows.append(DistributionRow(d, d.status(now), basket, total, d.id in duties))
     return rows
