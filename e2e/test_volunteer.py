@@ -183,3 +183,31 @@ def test_server_down_then_back_loses_and_doubles_nothing(browser, tmp_path):
         context.close()
     finally:
         server.stop()
+
+
+def test_background_sync_sends_the_outbox_with_the_page_closed(browser, base_url, server):
+    d = closed_distribution(server)
+    before = len(stored_events(server, d))
+    context = browser.new_context(viewport=TABLET, base_url=base_url, locale="fr-FR")
+    page = context.new_page()
+    login(page, "coordinator@demo.test")
+    open_sheet(page, d)
+    context.set_offline(True)
+    collect(page, 25)
+    helper = context.new_page()  # keeps the context (and its service worker) alive
+    page.close()  # no page timer can send anything now: only the service worker
+    context.set_offline(False)
+    cdp = context.new_cdp_session(helper)
+    registrations = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    helper.wait_for_timeout(300)
+    registration = next(r for r in registrations if r["scopeURL"].startswith(base_url))
+    cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": base_url, "registrationId": registration["registrationId"],
+                                                 "tag": "sheet-sync-e2e", "lastChance": False})
+    deadline = 50
+    while len(stored_events(server, d)) < before + 3 and deadline:
+        helper.wait_for_timeout(200)
+        deadline -= 1
+    assert len(stored_events(server, d)) == before + 3
+    context.close()

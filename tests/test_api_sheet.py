@@ -262,3 +262,12 @@ def test_snapshot_queries_do_not_grow_with_baskets(app, client, auth, session, n
         m = factories.user(session, now=now, group=day["group"])
         factories.order(session, distribution=day["d"], user=m, now=now, lines=[(product, Decimal(1))])
     assert _count_queries(app, client, path) == before
+
+
+def test_late_events_are_listed_for_coordinators(client, auth, session, now, day):
+    day["d"].validated_at = now
+    session.commit()
+    auth.login("c@example.test")
+    send(client, day["d"], [event(day["basket"].id, "note", {"text": "arrivé en retard"})])
+    html = client.get(f"/distributions/{day['d'].id}/tablet").get_data(as_text=True)
+    assert "Arrivés après la validation" in html and "arrivé en retard" in html and "Léa" in html

@@ -196,3 +196,15 @@ def sheet_state(session: Session, distribution: Distribution):
     """The merged state of every basket, from the stored events (what validation reads)."""
     events = session.scalars(select(SheetEvent).where(SheetEvent.distribution_id == distribution.id))
     return merge(e.as_event() for e in events)
+
+
+def late_events(session: Session, distribution: Distribution) -> list[tuple[SheetEvent, Basket]]:
+    """Events stored after the distribution was validated, for coordinators to review."""
+    rows = session.execute(
+        select(SheetEvent, Basket)
+        .join(Basket, Basket.id == SheetEvent.basket_id)
+        .where(SheetEvent.distribution_id == distribution.id, SheetEvent.late.is_(True))
+        .options(selectinload(Basket.user))
+        .order_by(SheetEvent.seq)
+    ).all()
+    return [(event, basket) for event, basket in rows]

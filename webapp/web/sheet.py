@@ -23,7 +23,14 @@ from .. import clock
 from ..extensions import db
 from ..models import Distribution, Group, TabletLink
 from ..services import tablets
-from ..services.sheet import MAX_BATCH, SheetClosed, parse_cursor, record_events, snapshot
+from ..services.sheet import (
+    MAX_BATCH,
+    SheetClosed,
+    late_events,
+    parse_cursor,
+    record_events,
+    snapshot,
+)
 from .access import coordinator_required, get_in_group_or_404
 
 bp = Blueprint("sheet", __name__)
@@ -158,7 +165,8 @@ def tablet_link(distribution_id: int):
         token = tablets.sign(current_app.config["SECRET_KEY"], link)
         link_url = url_for("sheet.open_tablet", token=token, _external=True)
         qr = Markup(segno.make(link_url, error="m").svg_inline(scale=6, dark="#1f2a24"))
-    return render_template("sheet/tablet.html", distribution=distribution, link_url=link_url, qr=qr)
+    return render_template("sheet/tablet.html", distribution=distribution, link_url=link_url, qr=qr,
+                           late=late_events(db.session, distribution))
 
 
 def distribution_group(distribution: Distribution) -> Group:
