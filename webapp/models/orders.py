@@ -51,6 +51,11 @@ class OrderLine(db.Model):
     unit_price_cents: Mapped[int] = mapped_column(BigInteger)
     vat_rate: Mapped[Decimal] = mapped_column(Numeric(4, 2))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when a coordinator takes an unavailable product out of the orders: the line stays,
+    # at quantity 0, with what was ordered, who removed it and when.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ordered_quantity: Mapped[Decimal | None] = mapped_column(Numeric(10, 3))
 
     basket: Mapped[Basket] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()

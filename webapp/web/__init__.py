@@ -77,7 +77,18 @@ def _after_request(response):
 
 def register_web(app: Flask) -> None:
     """Attach blueprints, hooks, filters and error pages."""
-    from . import account, auth, main, members, pwa, sheet, shop
+    from . import (
+        account,
+        auth,
+        catalogues,
+        distributions,
+        main,
+        members,
+        pwa,
+        reports,
+        sheet,
+        shop,
+    )
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -85,7 +96,8 @@ def register_web(app: Flask) -> None:
     app.after_request(_after_request)
     app.teardown_request(_teardown_request)
     app.config["SESSION_COOKIE_SECURE"] = app.config.get("SESSION_COOKIE_SECURE", False)
-    for blueprint in (main.bp, auth.bp, account.bp, members.bp, shop.bp, sheet.bp, pwa.bp):
+    for blueprint in (main.bp, auth.bp, account.bp, members.bp, shop.bp, sheet.bp, pwa.bp,
+                      catalogues.bp, distributions.bp, reports.bp):
         app.register_blueprint(blueprint)
     filters.register(app)
     assets.register(app)

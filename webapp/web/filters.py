@@ -68,7 +68,9 @@ def _unit_label(unit: str, per_unit: Decimal, locale: str) -> str:
     return labels.get(unit) or (_("piece") if single else _("piece of %(q)s kg", q=q))
 
 
-def photo_url(name: str) -> str:
+def photo_url(name: str, thumb: bool = False) -> str:
+    if thumb:
+        name = name.replace(".webp", "-thumb.webp")
     return url_for("main.photo", name=name)
 
 
@@ -85,7 +87,8 @@ def when(value: datetime, fmt: str = "medium") -> str:
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.filters.update(money=money, quantity=quantity, day=day, when=when)
+    app.jinja_env.filters.update(money=money, quantity=quantity, day=day, when=when,
+                                 zip=lambda a, b: list(zip(a, b, strict=False)))
     app.jinja_env.globals.update(
         current_locale=lambda: str(get_locale()), unit_label=unit_label, photo_url=photo_url
     )

@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from .. import clock
 from ..extensions import db
@@ -32,6 +32,10 @@ bp = Blueprint("main", __name__)
 @login_required
 def home():
     if g.group is None:
+        from ..models import Producer
+
+        if db.session.scalar(select(Producer.id).where(Producer.user_id == current_user.id)):
+            return redirect(url_for("reports.producer_home"))
         return render_template("main/no_group.html")
     now = clock.now()
     rows = coming_distributions(db.session, g.group, user=current_user, now=now)

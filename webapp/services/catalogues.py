@@ -1,0 +1,189 @@
+"""Coordinators prepare the cycle: producers, catalogues, products, photos."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from flask_babel import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import UNITS, Catalogue, Group, Producer, Product
+from . import ServiceError
+
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_PHOTO_PIXELS = 40_000_000  # refuse decompression bombs before decoding
+PHOTO_SIZE = 800
+THUMB_SIZE = 160
+
+
+def producers_of(session: Session, group: Group, *, archived: bool = False) -> list[Producer]:
+    """Producers created in the group or supplying it through a catalogue."""
+    supplying = select(Catalogue.producer_id).where(Catalogue.group_id == group.id)
+    query = select(Producer).where(
+        (Producer.created_in_group_id == group.id) | Producer.id.in_(supplying)
+    )
+    if not archived:
+        query = query.where(Producer.archived_at.is_(None))
+    return list(session.scalars(query.order_by(Producer.name)))
+
+
+def catalogues_of(session: Session, group: Group, *, archived: bool = False) -> list[Catalogue]:
+    query = (select(Catalogue).where(Catalogue.group_id == group.id)
+             .options(selectinload(Catalogue.producer), selectinload(Catalogue.products))
+             .order_by(Catalogue.name))
+    if not archived:
+        query = query.where(Catalogue.archived_at.is_(None))
+    return list(session.scalars(query))
+
+
+def save_producer(session: Session, group: Group, producer: Producer | None, *, name: str,
+                  trade: str, city: str, description: str) -> Producer:
+    """Create or update a producer of the group."""
+    if not name.strip():
+        raise ServiceError(_("A name is required."), field="name")
+    if producer is None:
+        producer = Producer(created_in_group_id=group.id)
+        session.add(producer)
+    producer.name, producer.trade, producer.city = name.strip(), trade.strip(), city.strip()
+    producer.description = description.strip()
+    session.flush()
+    return producer
+
+
+def save_catalogue(session: Session, group: Group, catalogue: Catalogue | None, *,
+                   producer: Producer, name: str, description: str) -> Catalogue:
+    if not name.strip():
+        raise ServiceError(_("A name is required."), field="name")
+    if catalogue is None:
+        catalogue = Catalogue(group_id=group.id, kind="variable")
+        session.add(catalogue)
+    catalogue.producer_id, catalogue.name = producer.id, name.strip()
+    catalogue.description = description.strip()
+    session.flush()
+    return catalogue
+
+
+def archive(session: Session, obj, *, now: datetime) -> None:
+    """Archive a producer, catalogue or product: hidden from new cycles, kept in history."""
+    obj.archived_at = now
+    session.flush()
+
+
+@dataclass
+class ProductInput:
+    name: str
+    description: str
+    unit: str
+    quantity_per_unit: Decimal
+    price_cents: int
+    vat_rate: Decimal
+    stock: Decimal | None
+    active: bool
+    weighed: bool
+
+
+def check_product(group: Group, data: ProductInput) -> dict[str, str]:
+    """Field errors of a product, translated; empty when it can be saved."""
+    errors = {}
+    if not data.name.strip():
+        errors["name"] = _("A name is required.")
+    if data.unit not in UNITS:
+        errors["unit"] = _("Unknown unit.")
+    if data.price_cents < 0:
+        errors["price"] = _("A price cannot be negative.")
+    if str(data.vat_rate.normalize()) not in {str(Decimal(r).normalize()) for r in group.vat_rates}:
+        errors["vat_rate"] = _("Choose one of the group's VAT rates.")
+    if data.quantity_per_unit <= 0:
+        errors["quantity_per_unit"] = _("Must be more than zero.")
+    if data.stock is not None and data.stock < 0:
+        errors["stock"] = _("A stock cannot be negative.")
+    return errors
+
+
+def save_product(session: Session, group: Group, catalogue: Catalogue, product: Product | None,
+                 data: ProductInput) -> Product:
+    errors = check_product(group, data)
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise ServiceError(message, field=field)
+    if product is None:
+        product = Product(catalogue_id=catalogue.id)
+        session.add(product)
+    for name in ("description", "unit", "quantity_per_unit", "price_cents", "vat_rate", "stock",
+                 "active", "weighed"):
+        setattr(product, name, getattr(data, name))
+    product.name = data.name.strip()
+    session.flush()
+    return product
+
+
+def set_active(session: Session, catalogue: Catalogue, product_ids: list[int], active: bool) -> int:
+    """Switch many products of a catalogue on or off; return how many changed."""
+    result = session.execute(
+        update(Product)
+        .where(Product.catalogue_id == catalogue.id, Product.id.in_(product_ids),
+               Product.active.is_not(active))
+        .values(active=active)
+    )
+    session.flush()
+    return result.rowcount
+
+
+def duplicate_catalogue(session: Session, catalogue: Catalogue, *, name: str) -> Catalogue:
+    """Copy a catalogue and its live products (stock left unlimited)."""
+    copy = Catalogue(group_id=catalogue.group_id, producer_id=catalogue.producer_id, name=name,
+                     kind=catalogue.kind, description=catalogue.description)
+    session.add(copy)
+    session.flush()
+    for p in catalogue.products:
+        if p.archived_at is None:
+            session.add(Product(catalogue_id=copy.id, name=p.name, description=p.description,
+                                unit=p.unit, quantity_per_unit=p.quantity_per_unit,
+                                weighed=p.weighed, price_cents=p.price_cents,
+                                vat_rate=p.vat_rate, photo=p.photo, active=p.active))
+    session.flush()
+    return copy
+
+
+def save_photo(folder: Path, data: bytes) -> str:
+    """Check, re-encode (metadata stripped) and thumbnail an uploaded photo; return its name.
+
+    The name is a hash of the re-encoded image, so the file can be cached for a year.
+    """
+    if len(data) > MAX_PHOTO_BYTES:
+        raise ServiceError(_("The photo is too large (5 MB at most)."), field="photo", status=413)
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in ("JPEG", "PNG", "WEBP"):
+                raise ServiceError(_("Send a JPEG, PNG or WebP photo."), field="photo")
+            if probe.width * probe.height > MAX_PHOTO_PIXELS:
+                raise ServiceError(_("The photo has too many pixels."), field="photo")
+            image = ImageOps.exif_transpose(probe)
+            image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise ServiceError(_("This file is not an image we can read."), field="photo") from error
+    image = image.convert("RGB")
+    image.thumbnail((PHOTO_SIZE, PHOTO_SIZE))
+    out = io.BytesIO()
+    image.save(out, "WEBP", quality=82)  # a fresh file: no EXIF, no GPS, no ICC surprises
+    digest = hashlib.sha256(out.getvalue()).hexdigest()[:20]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{digest}.webp").write_bytes(out.getvalue())
+    thumb = image.copy()
+    thumb.thumbnail((THUMB_SIZE, THUMB_SIZE))
+    thumb_out = io.BytesIO()
+    thumb.save(thumb_out, "WEBP", quality=80)
+    (folder / f"{digest}-thumb.webp").write_bytes(thumb_out.getvalue())
+    return f"{digest}.webp"
+
+
+def products_by_ids(session: Session, catalogue: Catalogue, ids: list[int]) -> list[Product]:
+    return list(session.scalars(select(Product).where(Product.catalogue_id == catalogue.id,
+                                                      Product.id.in_(ids))))

@@ -1,0 +1,184 @@
+"""Coordinators set up producers, catalogues and products (step 1 of the guide)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from .. import clock
+from ..domain.money import AmountError, parse_amount_cents, parse_quantity
+from ..extensions import db
+from ..models import UNITS, Catalogue, Producer, Product
+from ..services import ServiceError
+from ..services import catalogues as svc
+from .access import coordinator_required, get_in_group_or_404
+
+bp = Blueprint("catalogues", __name__, url_prefix="/catalogues")
+
+
+def _producer_or_404(producer_id: int) -> Producer:
+    producer = db.session.get(Producer, producer_id)
+    if producer is None or producer not in svc.producers_of(db.session, g.group, archived=True):
+        abort(404)
+    return producer
+
+
+@bp.route("/")
+@coordinator_required
+def index():
+    return render_template("catalogues/index.html",
+                           catalogues=svc.catalogues_of(db.session, g.group),
+                           producers=svc.producers_of(db.session, g.group))
+
+
+@bp.route("/producers/new", methods=["GET", "POST"])
+@bp.route("/producers/<int:producer_id>", methods=["GET", "POST"])
+@coordinator_required
+def producer(producer_id: int | None = None):
+    producer = _producer_or_404(producer_id) if producer_id else None
+    errors = {}
+    if request.method == "POST":
+        form = request.form
+        try:
+            saved = svc.save_producer(db.session, g.group, producer, name=form.get("name", ""),
+                                      trade=form.get("trade", ""), city=form.get("city", ""),
+                                      description=form.get("description", ""))
+        except ServiceError as error:
+            errors[error.field or "name"] = error.message
+        else:
+            flash(_("Producer %(name)s saved.", name=saved.name), "success")
+            return redirect(url_for("catalogues.index"))
+    return render_template("catalogues/producer.html", producer=producer, errors=errors,
+                           form=request.form), 400 if errors else 200
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@bp.route("/<int:catalogue_id>/edit", methods=["GET", "POST"])
+@coordinator_required
+def edit(catalogue_id: int | None = None):
+    catalogue = get_in_group_or_404(Catalogue, catalogue_id) if catalogue_id else None
+    producers = svc.producers_of(db.session, g.group)
+    errors = {}
+    if request.method == "POST":
+        producer = next((p for p in producers if str(p.id) == request.form.get("producer_id")), None)
+        if producer is None:
+            errors["producer_id"] = _("Choose a producer.")
+        else:
+            try:
+                saved = svc.save_catalogue(db.session, g.group, catalogue, producer=producer,
+                                           name=request.form.get("name", ""),
+                                           description=request.form.get("description", ""))
+            except ServiceError as error:
+                errors[error.field or "name"] = error.message
+            else:
+                flash(_("Catalogue %(name)s saved.", name=saved.name), "success")
+                return redirect(url_for("catalogues.show", catalogue_id=saved.id))
+    return render_template("catalogues/edit.html", catalogue=catalogue, producers=producers,
+                           errors=errors, form=request.form), 400 if errors else 200
+
+
+@bp.route("/<int:catalogue_id>")
+@coordinator_required
+def show(catalogue_id: int):
+    catalogue = get_in_group_or_404(Catalogue, catalogue_id)
+    return render_template("catalogues/show.html", catalogue=catalogue)
+
+
+@bp.route("/<int:catalogue_id>/products/active", methods=["POST"])
+@coordinator_required
+def bulk_active(catalogue_id: int):
+    catalogue = get_in_group_or_404(Catalogue, catalogue_id)
+    ids = [int(i) for i in request.form.getlist("product_id") if i.isdigit()]
+    active = request.form.get("active") == "1"
+    count = svc.set_active(db.session, catalogue, ids, active)
+    flash(_("%(n)d product(s) switched on.", n=count) if active
+          else _("%(n)d product(s) switched off.", n=count), "success")
+    return redirect(url_for("catalogues.show", catalogue_id=catalogue.id))
+
+
+@bp.route("/<int:catalogue_id>/duplicate", methods=["POST"])
+@coordinator_required
+def duplicate(catalogue_id: int):
+    catalogue = get_in_group_or_404(Catalogue, catalogue_id)
+    copy = svc.duplicate_catalogue(db.session, catalogue,
+                                   name=_("%(name)s (copy)", name=catalogue.name))
+    flash(_("Catalogue duplicated."), "success")
+    return redirect(url_for("catalogues.show", catalogue_id=copy.id))
+
+
+@bp.route("/<int:catalogue_id>/archive", methods=["POST"])
+@coordinator_required
+def archive(catalogue_id: int):
+    catalogue = get_in_group_or_404(Catalogue, catalogue_id)
+    svc.archive(db.session, catalogue, now=clock.now())
+    flash(_("Catalogue %(name)s archived.", name=catalogue.name), "success")
+    return redirect(url_for("catalogues.index"))
+
+
+def _product_input(form) -> tuple[svc.ProductInput | None, dict]:
+    """Read the product form; return the input or field errors (nothing is saved then)."""
+    errors = {}
+
+    def number(name, reader, default=None):
+        text = (form.get(name) or "").strip()
+        if not text:
+            return default
+        try:
+            return reader(text)
+        except AmountError:
+            errors[name] = _("Enter a number, like 2 or 1,5.")
+            return default
+
+    price = number("price", parse_amount_cents, None)
+    if price is None and "price" not in errors:
+        errors["price"] = _("A price is required.")
+    data = svc.ProductInput(
+        name=form.get("name", ""), description=form.get("description", ""),
+        unit=form.get("unit", "piece"),
+        quantity_per_unit=number("quantity_per_unit", parse_quantity, Decimal(1)) or Decimal(1),
+        price_cents=price or 0,
+        vat_rate=Decimal(form.get("vat_rate", "5.5")) if _is_rate(form.get("vat_rate")) else Decimal(-1),
+        stock=number("stock", parse_quantity, None),
+        active=form.get("active") == "1", weighed=form.get("weighed") == "1",
+    )
+    errors.update({k: v for k, v in svc.check_product(g.group, data).items() if k not in errors})
+    return (None if errors else data), errors
+
+
+def _is_rate(text: str | None) -> bool:
+    try:
+        Decimal(text or "x")
+        return True
+    except ArithmeticError:
+        return False
+
+
+@bp.route("/<int:catalogue_id>/products/new", methods=["GET", "POST"])
+@bp.route("/<int:catalogue_id>/products/<int:product_id>", methods=["GET", "POST"])
+@coordinator_required
+def product(catalogue_id: int, product_id: int | None = None):
+    catalogue = get_in_group_or_404(Catalogue, catalogue_id)
+    product = db.session.get(Product, product_id) if product_id else None
+    if product_id and (product is None or product.catalogue_id != catalogue.id):
+        abort(404)
+    errors = {}
+    if request.method == "POST":
+        data, errors = _product_input(request.form)
+        photo = request.files.get("photo")
+        photo_name = None
+        if data and photo and photo.filename:
+            try:
+                photo_name = svc.save_photo(Path(current_app.instance_path) / "photos", photo.read())
+            except ServiceError as error:
+                errors["photo"] = error.message
+        if not errors:
+            saved = svc.save_product(db.session, g.group, catalogue, product, data)
+            if photo_name:
+                saved.photo = photo_name
+            flash(_("Product %(name)s saved.", name=saved.name), "success")
+            return redirect(url_for("catalogues.show", catalogue_id=catalogue.id))
+    return render_template("catalogues/product.html", catalogue=catalogue, product=product,
+                           errors=errors, form=request.form, units=UNITS), 400 if errors else 200

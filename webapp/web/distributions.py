@@ -1,0 +1,240 @@
+"""Coordinators plan distributions and read what to send and print (steps 2 to 4)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from .. import clock
+from ..extensions import db
+from ..models import Catalogue, Distribution, Place
+from ..services import ServiceError, planning, reports
+from ..services.catalogues import catalogues_of
+from .access import coordinator_required, get_in_group_or_404
+
+bp = Blueprint("distributions", __name__)
+
+
+@bp.route("/distributions/")
+@coordinator_required
+def index():
+    now = clock.now()
+    distributions = db.session.scalars(
+        select(Distribution).where(Distribution.group_id == g.group.id)
+        .options(selectinload(Distribution.place), selectinload(Distribution.catalogues))
+        .order_by(Distribution.starts_at.desc())
+    ).all()
+    return render_template("distributions/index.html", distributions=distributions, now=now)
+
+
+def _local(field: str, errors: dict) -> datetime | None:
+    """Read a datetime-local field in the group's time zone."""
+    text = (request.form.get(field) or "").strip()
+    try:
+        naive = datetime.fromisoformat(text)
+    except ValueError:
+        errors[field] = _("Enter a date and a time.")
+        return None
+    return naive.replace(tzinfo=ZoneInfo(g.group.timezone)).astimezone(ZoneInfo("UTC"))
+
+
+def _form_window(errors: dict) -> planning.Window | None:
+    values = {f: _local(f, errors) for f in ("starts_at", "ends_at", "orders_open_at", "orders_close_at")}
+    if errors:
+        return None
+    window = planning.Window(**values)
+    errors.update(planning.check(window))
+    return None if errors else window
+
+
+def _choices():
+    places = db.session.scalars(select(Place).where(Place.group_id == g.group.id)).all()
+    return places, catalogues_of(db.session, g.group)
+
+
+def _selected(places, catalogues, errors):
+    place = next((p for p in places if str(p.id) == request.form.get("place_id")), None)
+    if place is None:
+        errors["place_id"] = _("Choose a place.")
+    wanted = set(request.form.getlist("catalogue_id"))
+    chosen = [c for c in catalogues if str(c.id) in wanted]
+    if not chosen:
+        errors["catalogues"] = _("Choose at least one catalogue.")
+    return place, chosen
+
+
+def _defaults(now: datetime) -> dict:
+    zone = ZoneInfo(g.group.timezone)
+    day = (now.astimezone(zone) + timedelta(days=7)).date()
+    start = datetime.combine(day, time(18, 0))
+    return {"starts_at": start, "ends_at": start + timedelta(hours=2),
+            "orders_open_at": start - timedelta(days=7), "orders_close_at": start - timedelta(days=2)}
+
+
+@bp.route("/distributions/new", methods=["GET", "POST"])
+@coordinator_required
+def new():
+    places, catalogues = _choices()
+    errors: dict = {}
+    if request.method == "POST":
+        place, chosen = _selected(places, catalogues, errors)
+        window = _form_window(errors)
+        repeat = request.form.get("repeat", "once")
+        count = request.form.get("count", "1")
+        if not count.isdigit():
+            errors["count"] = _("Enter a number.")
+        if not errors:
+            try:
+                windows = planning.series(window, every_days={"weekly": 7, "fortnightly": 14}.get(repeat),
+                                          monthly=repeat == "monthly",
+                                          count=1 if repeat == "once" else int(count))
+                created = planning.create_distributions(db.session, g.group, place=place,
+                                                        catalogues=chosen, windows=windows)
+            except ServiceError as error:
+                errors[error.field or "starts_at"] = error.message
+            else:
+                flash(ngettext_created(len(created)), "success")
+                return redirect(url_for("distributions.index"))
+    return render_template("distributions/form.html", distribution=None, places=places,
+                           catalogues=catalogues, errors=errors, form=request.form,
+                           defaults=_defaults(clock.now()), tz=ZoneInfo(g.group.timezone)), 400 if errors else 200
+
+
+def ngettext_created(n: int) -> str:
+    from flask_babel import ngettext
+
+    return ngettext("%(num)d distribution created.", "%(num)d distributions created.", n)
+
+
+@bp.route("/distributions/<int:distribution_id>/edit", methods=["GET", "POST"])
+@coordinator_required
+def edit(distribution_id: int):
+    distribution = get_in_group_or_404(Distribution, distribution_id)
+    places, catalogues = _choices()
+    errors: dict = {}
+    if request.method == "POST":
+        place, chosen = _selected(places, catalogues, errors)
+        window = _form_window(errors)
+        if not errors:
+            try:
+                planning.update_distribution(db.session, distribution, place=place,
+                                             catalogues=chosen, window=window)
+            except ServiceError as error:
+                errors[error.field or "starts_at"] = error.message
+            else:
+                flash(_("Distribution saved."), "success")
+                return redirect(url_for("distributions.index"))
+    return render_template("distributions/form.html", distribution=distribution, places=places,
+                           catalogues=catalogues, errors=errors, form=request.form,
+                           defaults=None, tz=ZoneInfo(g.group.timezone)), 400 if errors else 200
+
+
+@bp.route("/distributions/<int:distribution_id>/cancel", methods=["POST"])
+@coordinator_required
+def cancel(distribution_id: int):
+    distribution = get_in_group_or_404(Distribution, distribution_id)
+    try:
+        told = planning.cancel_distribution(db.session, distribution, actor=current_user, now=clock.now())
+    except ServiceError as error:
+        flash(error.message, "error")
+        return redirect(url_for("distributions.index")), 303
+    from ..services.notices import tell_cancelled
+
+    tell_cancelled(told, distribution)
+    flash(_("Distribution cancelled; %(n)d member(s) who had ordered are told.", n=len(told)), "success")
+    return redirect(url_for("distributions.index"))
+
+
+@bp.route("/places", methods=["GET", "POST"])
+@coordinator_required
+def places():
+    errors: dict = {}
+    if request.method == "POST":
+        try:
+            planning.save_place(db.session, g.group, None, name=request.form.get("name", ""),
+                                address=request.form.get("address", ""))
+        except ServiceError as error:
+            errors[error.field or "name"] = error.message
+        else:
+            flash(_("Place saved."), "success")
+            return redirect(url_for("distributions.places"))
+    all_places = db.session.scalars(select(Place).where(Place.group_id == g.group.id)).all()
+    return render_template("distributions/places.html", places=all_places, errors=errors,
+                           form=request.form), 400 if errors else 200
+
+
+def _csv(rows: list[list], filename: str) -> Response:
+    out = io.StringIO()
+    # Spreadsheet programs in France expect semicolons; the BOM makes Excel read UTF-8.
+    writer = csv.writer(out, delimiter=";")
+    writer.writerows(rows)
+    response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _cents(value: int) -> str:
+    return f"{value / 100:.2f}".replace(".", ",")
+
+
+def _qty(value) -> str:
+    return format(value.normalize(), "f").replace(".", ",")
+
+
+@bp.route("/distributions/<int:distribution_id>/orders")
+@coordinator_required
+def orders(distribution_id: int):
+    distribution = get_in_group_or_404(Distribution, distribution_id)
+    catalogue_id = request.args.get("catalogue", type=int)
+    if catalogue_id and catalogue_id not in {c.id for c in distribution.catalogues}:
+        abort(404)
+    day = reports.day_orders(db.session, distribution, catalogue_id=catalogue_id)
+    summaries = reports.product_summary(day, distribution.catalogues)
+    if request.args.get("format") == "csv":
+        rows = [[_("Basket"), _("Member"), _("Phone"), _("Producer"), _("Product"), _("Quantity"),
+                 _("Unit price"), _("Total"), _("Available")]]
+        for order in day:
+            for line in order.lines:
+                rows.append([order.basket.number, order.user.sort_name, order.user.phone,
+                             line.product.catalogue.name, line.product.name, _qty(line.quantity),
+                             _cents(line.unit_price_cents), _cents(line.total_cents),
+                             _("yes") if line.product.active else _("no")])
+        return _csv(rows, f"orders-{distribution.id}.csv")
+    unavailable = sum(order.unavailable for order in day)
+    return render_template("distributions/orders.html", distribution=distribution, orders=day,
+                           summaries=summaries, catalogue_id=catalogue_id, unavailable=unavailable,
+                           total=sum(o.total_cents for o in day))
+
+
+@bp.route("/distributions/<int:distribution_id>/remove-unavailable", methods=["POST"])
+@coordinator_required
+def remove_unavailable(distribution_id: int):
+    distribution = get_in_group_or_404(Distribution, distribution_id)
+    try:
+        lines = reports.remove_unavailable(db.session, distribution, actor=current_user, now=clock.now())
+    except ServiceError as error:
+        flash(error.message, "error")
+        return redirect(url_for("distributions.orders", distribution_id=distribution.id))
+    from ..services.notices import tell_removed
+
+    tell_removed(lines, distribution)
+    flash(_("%(n)d line(s) of unavailable products removed from the orders.", n=len(lines)), "success")
+    return redirect(url_for("distributions.orders", distribution_id=distribution.id))
