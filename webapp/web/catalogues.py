@@ -128,8 +128,9 @@ def _product_input(form) -> tuple[svc.ProductInput | None, dict]:
             return default
         try:
             return reader(text)
-        except AmountError:
-            errors[name] = _("Enter a number, like 2 or 1,5.")
+        except AmountError as error:
+            errors[name] = (_("A quantity cannot be negative.") if str(error) == "negative"
+                            else _("Enter a number, like 2 or 1,5."))
             return default
 
     price = number("price", parse_amount_cents, None)
