@@ -256,3 +256,34 @@ def test_cancelling_a_distribution(auth, post, session, world):
     factories.fresh(session)
     assert session.get(Distribution, world["d"].id).cancelled_at is not None
     assert post(f"/distributions/{world['d'].id}/cancel").status_code == 303
+
+
+def test_coordinator_changes_a_members_basket_after_the_close(client, auth, post, session, world):
+    auth.login("c@example.test")
+    d, leeks, bread = world["d"], world["leeks"], world["bread"]
+    page = client.get(f"/distributions/{d.id}/baskets/{world['member'].id}")
+    assert page.status_code == 200 and 'value="2"' in page.get_data(as_text=True)
+    response = post(f"/distributions/{d.id}/baskets/{world['member'].id}", {f"q-{leeks.id}": "3", f"q-{bread.id}": "0"})
+    assert response.status_code == 302
+    factories.fresh(session)
+    lines = {ln.product_id: ln.quantity for ln in session.scalars(select(OrderLine))}
+    assert lines == {leeks.id: 3}
+
+
+def test_coordinator_basket_edit_refuses_bad_input_and_validated_days(client, auth, post, session, now, world):
+    auth.login("c@example.test")
+    d, leeks = world["d"], world["leeks"]
+    response = post(f"/distributions/{d.id}/baskets/{world['member'].id}", {f"q-{leeks.id}": "-2"})
+    assert response.status_code == 400
+    d.validated_at = now
+    session.commit()
+    response = post(f"/distributions/{d.id}/baskets/{world['member'].id}", {f"q-{leeks.id}": "5"})
+    assert response.status_code == 303
+    factories.fresh(session)
+    assert session.scalar(select(OrderLine.quantity).where(OrderLine.product_id == leeks.id)) == 2
+
+
+def test_coordinator_cannot_edit_the_basket_of_another_groups_member(client, auth, session, now, world):
+    stranger = factories.user(session, now=now, group=factories.group(session, now=now))
+    auth.login("c@example.test")
+    assert client.get(f"/distributions/{world['d'].id}/baskets/{stranger.id}").status_code == 404

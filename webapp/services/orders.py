@@ -149,11 +149,19 @@ def set_quantities(
     *,
     actor: User,
     now: datetime,
+    member: User | None = None,
 ) -> OrderResult:
-    """Set the member's quantities of several products at once (0 removes the line)."""
-    check_orders_open(distribution, now)
+    """Set a basket's quantities of several products at once (0 removes the line).
+
+    Members change their own basket while orders are open. A coordinator (the web layer
+    checks the role) passes `member` and may change any basket until validation.
+    """
+    if member is None:
+        check_orders_open(distribution, now)
+    elif distribution.validated_at is not None:
+        raise OrdersClosed(_("A validated distribution cannot change."))
     products = products_of(session, distribution, list(wanted))
-    basket = get_or_create_basket(session, distribution, actor, now=now)
+    basket = get_or_create_basket(session, distribution, member or actor, now=now)
     existing = {line.product_id: line for line in session.scalars(
         select(OrderLine).where(OrderLine.basket_id == basket.id)
     )}
@@ -164,7 +172,7 @@ def set_quantities(
         current = line.quantity if line else Decimal(0)
         if asked == current:
             continue
-        if asked > current and (not product.active or product.archived_at):
+        if asked > current and member is None and (not product.active or product.archived_at):
             raise ServiceError(_("%(product)s is no longer available.", product=product.name),
                                field=f"q-{product_id}")
         granted = current + _move_stock(session, product, asked - current)

@@ -219,9 +219,12 @@ def orders(distribution_id: int):
                              _("yes") if line.product.active else _("no")])
         return _csv(rows, f"orders-{distribution.id}.csv")
     unavailable = sum(order.unavailable for order in day)
+    from ..services.accounts import group_members
+
     return render_template("distributions/orders.html", distribution=distribution, orders=day,
                            summaries=summaries, catalogue_id=catalogue_id, unavailable=unavailable,
-                           total=sum(o.total_cents for o in day))
+                           total=sum(o.total_cents for o in day),
+                           members=group_members(db.session, g.group))
 
 
 @bp.route("/distributions/<int:distribution_id>/remove-unavailable", methods=["POST"])
@@ -238,3 +241,58 @@ def remove_unavailable(distribution_id: int):
     tell_removed(lines, distribution)
     flash(_("%(n)d line(s) of unavailable products removed from the orders.", n=len(lines)), "success")
     return redirect(url_for("distributions.orders", distribution_id=distribution.id))
+
+
+@bp.route("/distributions/<int:distribution_id>/baskets/<int:user_id>", methods=["GET", "POST"])
+@coordinator_required
+def edit_basket(distribution_id: int, user_id: int):
+    """A coordinator changes any member's basket until the distribution is validated."""
+    from ..models import Membership, User
+    from ..services.orders import find_basket, read_quantity, set_quantities, shop_products, summarise
+
+    distribution = get_in_group_or_404(Distribution, distribution_id)
+    membership = db.session.scalar(select(Membership).where(
+        Membership.user_id == user_id, Membership.group_id == g.group.id))
+    if membership is None:
+        abort(404)
+    member = db.session.get(User, user_id)
+    catalogues = shop_products(db.session, distribution)
+    products = {p.id: p for c in catalogues for p in c.products}
+    errors, typed = {}, {}
+    if request.method == "POST":
+        wanted = {}
+        for key, text in request.form.items():
+            if not key.startswith("q-"):
+                continue
+            pid = int(key[2:]) if key[2:].isdigit() else None
+            if pid not in products:
+                abort(404)
+            typed[pid] = text
+            try:
+                wanted[pid] = read_quantity(products[pid], text or "0")
+            except ServiceError as error:
+                errors[pid] = error.message
+        if not errors:
+            try:
+                set_quantities(db.session, distribution, wanted, actor=current_user,
+                               now=clock.now(), member=member)
+            except ServiceError as error:
+                db.session.rollback()
+                flash(error.message, "error")
+                return redirect(url_for("distributions.orders", distribution_id=distribution.id)), 303
+            flash(_("Basket of %(name)s saved.", name=member.name), "success")
+            return redirect(url_for("distributions.orders", distribution_id=distribution.id))
+    summary = summarise(find_basket(db.session, distribution, member))
+    ordered = {line.product_id: line for line in summary.lines}
+    return render_template("distributions/basket.html", distribution=distribution, member=member,
+                           catalogues=catalogues, ordered=ordered, summary=summary,
+                           errors=errors, typed=typed), 400 if errors else 200
+
+
+@bp.route("/distributions/<int:distribution_id>/baskets/pick")
+@coordinator_required
+def pick_member(distribution_id: int):
+    user_id = request.args.get("user_id", type=int)
+    if user_id is None:
+        abort(400)
+    return redirect(url_for("distributions.edit_basket", distribution_id=distribution_id, user_id=user_id))
