@@ -183,3 +183,35 @@ def product(catalogue_id: int, product_id: int | None = None):
             return redirect(url_for("catalogues.show", catalogue_id=catalogue.id))
     return render_template("catalogues/product.html", catalogue=catalogue, product=product,
                            errors=errors, form=request.form, units=UNITS), 400 if errors else 200
+
+
+@bp.route("/<int:catalogue_id>/import", methods=["GET", "POST"])
+@coordinator_required
+def import_products(catalogue_id: int):
+    """Upload a CSV, see every row with its errors, then import (or skip the wrong rows)."""
+    from ..services import product_import
+
+    catalogue = get_in_group_or_404(Catalogue, catalogue_id)
+    text, rows, error = "", None, None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            if upload and upload.filename:
+                text = product_import.decode(upload.read())
+            else:
+                text = request.form.get("csv_text", "")
+                if len(text.encode()) > product_import.MAX_BYTES:
+                    raise ServiceError(_("The file is too large (1 MB at most)."), status=413)
+            rows = product_import.parse(text, g.group)
+            if request.form.get("confirm"):
+                count = product_import.import_rows(db.session, g.group, catalogue, rows,
+                                                   skip_wrong=request.form.get("skip") == "1")
+                flash(_("%(n)d product(s) imported.", n=count), "success")
+                return redirect(url_for("catalogues.show", catalogue_id=catalogue.id))
+        except ServiceError as service_error:
+            db.session.rollback()
+            error = service_error
+    status = error.status if error else (400 if rows and any(r.errors for r in rows) else 200)
+    return render_template("catalogues/import.html", catalogue=catalogue, rows=rows, text=text,
+                           error=error, columns=["name", "price", "vat_rate", "unit",
+                                                 "quantity_per_unit", "stock", "weighed"]), status
