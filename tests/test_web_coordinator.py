@@ -287,3 +287,19 @@ def test_coordinator_cannot_edit_the_basket_of_another_groups_member(client, aut
     stranger = factories.user(session, now=now, group=factories.group(session, now=now))
     auth.login("c@example.test")
     assert client.get(f"/distributions/{world['d'].id}/baskets/{stranger.id}").status_code == 404
+
+
+def test_dashboard_shows_totals_per_producer_and_days_to_validate(client, auth, session, now, world):
+    past = factories.distribution(session, group=world["group"], now=now, state="distributed",
+                                  catalogues=[world["catalogue"]])
+    factories.order(session, distribution=past, user=world["member"], now=now, lines=[(world["leeks"], 3)])
+    auth.login("c@example.test")
+    html = client.get("/").get_data(as_text=True)
+    assert "Tableau de bord" in html and "1 distribution à valider" in html
+    assert "10,50\xa0€" in html  # the closed day: 2 × 3.00 + 4.50
+    assert "<svg" in html and "<rect" in html
+
+
+def test_members_do_not_see_the_dashboard(client, auth, world):
+    auth.login("m@example.test")
+    assert "Tableau de bord" not in client.get("/").get_data(as_text=True)

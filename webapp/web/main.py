@@ -40,7 +40,12 @@ def home():
     now = clock.now()
     rows = coming_distributions(db.session, g.group, user=current_user, now=now)
     balance = balance_cents(db.session, group_id=g.group.id, user_id=current_user.id)
-    return render_template("main/home.html", rows=rows, balance=balance, now=now)
+    board = None
+    if g.membership.is_coordinator:
+        from ..services.dashboard import dashboard
+
+        board = dashboard(db.session, g.group, now=now)
+    return render_template("main/home.html", rows=rows, balance=balance, now=now, board=board)
 
 
 @bp.route("/photos/<path:name>")
