@@ -61,6 +61,7 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/sheet.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR)

@@ -1,0 +1,79 @@
+"""A coordinator on a laptop runs a cycle: a new distribution with two catalogues, a member
+orders, the summary after the close, a product switched off and removed, the PDF sheet."""
+
+import io
+import re
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+from playwright.sync_api import expect
+from pypdf import PdfReader
+
+from .conftest import login
+
+LAPTOP = {"width": 1280, "height": 800}
+
+
+def test_coordinator_cycle(browser, base_url, server):
+    coordinator = browser.new_context(viewport=LAPTOP, base_url=base_url, locale="fr-FR")
+    page = coordinator.new_page()
+    login(page, "coordinator@demo.test")
+    page.goto("/distributions/new")
+    page.get_by_label("Fromages et laitages").uncheck()
+    page.get_by_label("Viandes et volailles").uncheck()
+    expect(page.get_by_label("Légumes de saison")).to_be_checked()
+    expect(page.get_by_label("Pains au levain")).to_be_checked()
+    day = (datetime.now(UTC) + timedelta(days=20)).strftime("%Y-%m-%d")
+    opens = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("Début").fill(f"{day}T18:00")
+    page.get_by_label("Fin").fill(f"{day}T20:00")
+    page.get_by_label("Ouverture des commandes").fill(opens)
+    page.get_by_label("Fermeture des commandes").fill(f"{day}T08:00")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.get_by_text("1 distribution créée.")).to_be_visible()
+    with sqlite3.connect(server.instance / "e2e.sqlite3") as db:
+        distribution_id = db.execute("SELECT max(id) FROM distributions").fetchone()[0]
+
+    member = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base_url, locale="fr-FR")
+    shop = member.new_page()
+    login(shop, "member@demo.test")
+    shop.goto(f"/distributions/{distribution_id}/shop")
+    expect(shop.get_by_role("heading", name="Fromagerie du Vexin")).to_have_count(0)
+    for name in ("Poireaux", "Pain complet"):
+        before = shop.locator("#basket-bar strong").inner_text()
+        shop.get_by_role("button", name=f"Un de plus : {name}").click()
+        expect(shop.locator("#basket-bar strong")).not_to_have_text(before)
+
+    with sqlite3.connect(server.instance / "e2e.sqlite3") as db:  # the close passes
+        past = (datetime.now(UTC) - timedelta(minutes=1)).replace(tzinfo=None).isoformat(sep=" ")
+        db.execute("UPDATE distributions SET orders_close_at = ? WHERE id = ?", (past, distribution_id))
+
+    page.goto(f"/distributions/{distribution_id}/summary")
+    summary = page.locator("section.purchase-order", has=page.get_by_role("heading", name=re.compile("Ferme des Quatre Saisons")))
+    expect(summary.get_by_role("cell", name="Poireaux")).to_be_visible()
+
+    page.goto("/catalogues/")
+    page.get_by_role("link", name="Légumes de saison").click()
+    page.get_by_label("Sélectionner Poireaux").check()
+    page.get_by_role("button", name="Désactiver la sélection").click()
+    expect(page.get_by_text("1 produit(s) désactivé(s).")).to_be_visible()
+
+    page.goto(f"/distributions/{distribution_id}/orders")
+    expect(page.get_by_text("1 ligne d’un produit indisponible")).to_be_visible()
+    expect(page.locator("li.unavailable", has_text="Poireaux")).to_be_visible()
+    page.get_by_role("button", name="Retirer les produits indisponibles des commandes").click()
+    expect(page.get_by_text("1 ligne(s) de produits indisponibles retirée(s) des commandes.")).to_be_visible()
+
+    page.goto(f"/distributions/{distribution_id}/signin")
+    with page.expect_download() as download_info:
+        page.evaluate("(href) => { const a = document.createElement('a'); a.href = href; a.download = 'x.pdf'; document.body.appendChild(a); a.click(); }",
+                      f"/distributions/{distribution_id}/signin.pdf")
+    data = open(download_info.value.path(), "rb").read()
+    assert data.startswith(b"%PDF")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+    assert "Lefebvre Marie" in text and "Pain complet" in text and "Poireaux" not in text
+
+    with sqlite3.connect(server.instance / "e2e.sqlite3") as db:  # leave the demo as it was
+        db.execute("UPDATE products SET active = 1 WHERE name = 'Poireaux'")
+    coordinator.close()
+    member.close()
