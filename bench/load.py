@@ -28,7 +28,7 @@ class Client:
     last_latency: float = 0.0
 
     def __post_init__(self):
-        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
 
     def request(self, method: str, path: str, form: dict | None = None,
                 headers: dict | None = None, raw: str | None = None):

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from ..models import Group, Invitation, Membership, User
 from . import ServiceError
@@ -199,6 +199,7 @@ def group_members(session: Session, group: Group) -> list[Membership]:
             select(Membership)
             .join(User)
             .where(Membership.group_id == group.id)
+            .options(contains_eager(Membership.user))
             .order_by(func.lower(User.last_name), func.lower(User.first_name))
         )
     )

@@ -15,17 +15,71 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..domain.money import Line, basket_total_cents, vat_breakdown
+from ..domain.money import Line, basket_total_cents, line_total_cents, vat_breakdown
 from ..models import Basket, Catalogue, Distribution, DutyAssignment, OrderLine, Product, User
 from . import ServiceError
 from .sheet import balances
 
 
+@dataclass(frozen=True)
+class ProductRow:
+    id: int
+    name: str
+    active: bool
+    unit: str
+    quantity_per_unit: Decimal
+    catalogue_id: int
+
+
+@dataclass(frozen=True)
+class LineRow:
+    id: int
+    product: ProductRow
+    quantity: Decimal
+    unit_price_cents: int
+    vat_rate: Decimal
+    removed_at: datetime | None
+    ordered_quantity: Decimal | None
+
+    @property
+    def product_id(self) -> int:
+        return self.product.id
+
+    def as_line(self) -> Line:
+        return Line(self.quantity, self.unit_price_cents, self.vat_rate)
+
+    @property
+    def total_cents(self) -> int:
+        return line_total_cents(self.quantity, self.unit_price_cents)
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    first_name: str
+    last_name: str
+    phone: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def sort_name(self) -> str:
+        return f"{self.last_name} {self.first_name}".strip()
+
+
+@dataclass(frozen=True)
+class BasketRow:
+    id: int
+    number: int
+
+
 @dataclass
 class MemberOrder:
-    basket: Basket
-    user: User
-    lines: list[OrderLine]
+    basket: BasketRow
+    user: Person
+    lines: list[LineRow]
     balance_cents: int = 0
 
     @property
@@ -39,30 +93,49 @@ class MemberOrder:
 
 def day_orders(session: Session, distribution: Distribution, *, catalogue_id: int | None = None,
                with_balances: bool = False) -> list[MemberOrder]:
-    """Baskets of the day sorted by number, with their lines (of one catalogue if given)."""
-    baskets = session.scalars(
-        select(Basket).where(Basket.distribution_id == distribution.id)
-        .options(selectinload(Basket.user),
-                 selectinload(Basket.lines).selectinload(OrderLine.product).selectinload(Product.catalogue))
-        .order_by(Basket.number)
-    ).all()
-    orders = []
-    for basket in baskets:
-        lines = [ln for ln in basket.lines
-                 if (ln.quantity > 0 or ln.removed_at) and
-                 (catalogue_id is None or ln.product.catalogue_id == catalogue_id)]
-        if any(ln.quantity > 0 for ln in lines):
-            orders.append(MemberOrder(basket, basket.user, lines))
-    if with_balances and orders:
-        known = balances(session, distribution.group_id, [o.user.id for o in orders])
-        for order in orders:
+    """Baskets of the day sorted by number, with their lines (of one catalogue if given).
+
+    Read as plain rows in one query: a day of 1,000 members has 10,000 lines, and ORM
+    objects for each would cost more than the whole report.
+    """
+    query = (
+        select(Basket.id, Basket.number, User.id, User.first_name, User.last_name, User.phone,
+               OrderLine.id, OrderLine.quantity, OrderLine.unit_price_cents, OrderLine.vat_rate,
+               OrderLine.removed_at, OrderLine.ordered_quantity,
+               Product.id, Product.name, Product.active, Product.unit, Product.quantity_per_unit,
+               Product.catalogue_id)
+        .join(User, User.id == Basket.user_id)
+        .join(OrderLine, OrderLine.basket_id == Basket.id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(Basket.distribution_id == distribution.id,
+               (OrderLine.quantity > 0) | OrderLine.removed_at.is_not(None))
+        .order_by(Basket.number, OrderLine.id)
+    )
+    if catalogue_id is not None:
+        query = query.where(Product.catalogue_id == catalogue_id)
+    orders: dict[int, MemberOrder] = {}
+    products: dict[int, ProductRow] = {}
+    for (basket_id, number, user_id, first, last, phone, line_id, quantity, price, vat, removed,
+         ordered, product_id, name, active, unit, per_unit, cat_id) in session.execute(query):
+        product = products.get(product_id)
+        if product is None:
+            product = products[product_id] = ProductRow(product_id, name, active, unit, per_unit, cat_id)
+        order = orders.get(basket_id)
+        if order is None:
+            order = orders[basket_id] = MemberOrder(BasketRow(basket_id, number),
+                                                    Person(user_id, first, last, phone), [])
+        order.lines.append(LineRow(line_id, product, quantity, price, vat, removed, ordered))
+    result = [o for o in orders.values() if any(line.quantity > 0 for line in o.lines)]
+    if with_balances and result:
+        known = balances(session, distribution.group_id, [o.user.id for o in result])
+        for order in result:
             order.balance_cents = known.get(order.user.id, 0)
-    return orders
+    return result
 
 
 @dataclass
 class SummaryRow:
-    product: Product
+    product: ProductRow
     unit_price_cents: int
     quantity: Decimal = Decimal(0)
     total_cents: int = 0

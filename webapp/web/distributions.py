@@ -211,10 +211,12 @@ def orders(distribution_id: int):
     if request.args.get("format") == "csv":
         rows = [[_("Basket"), _("Member"), _("Phone"), _("Producer"), _("Product"), _("Quantity"),
                  _("Unit price"), _("Total"), _("Available")]]
+        producers = {c.id: c.producer.name for c in distribution.catalogues}
         for order in day:
             for line in order.lines:
                 rows.append([order.basket.number, order.user.sort_name, order.user.phone,
-                             line.product.catalogue.name, line.product.name, _qty(line.quantity),
+                             producers.get(line.product.catalogue_id, ""), line.product.name,
+                             _qty(line.quantity),
                              _cents(line.unit_price_cents), _cents(line.total_cents),
                              _("yes") if line.product.active else _("no")])
         return _csv(rows, f"orders-{distribution.id}.csv")

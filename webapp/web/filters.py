@@ -90,5 +90,21 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(money=money, quantity=quantity, day=day, when=when,
                                  zip=lambda a, b: list(zip(a, b, strict=False)))
     app.jinja_env.globals.update(
-        current_locale=lambda: str(get_locale()), unit_label=unit_label, photo_url=photo_url
+        current_locale=lambda: str(get_locale()), unit_label=unit_label, photo_url=photo_url,
+        signin_lines=signin_lines,
     )
+
+
+def signin_lines(order, unavailable_word: str) -> str:
+    """A member's lines as aligned text columns for the sign-in sheet."""
+    rows = []
+    for line in order.lines:
+        if line.quantity <= 0:
+            continue
+        name = line.product.name
+        if not line.product.active:
+            name = f"✗ {name} ({unavailable_word})"
+        name = name if len(name) <= 40 else name[:39] + "…"
+        rows.append(f"{quantity(line.quantity):>6}  {name:<40} {money(line.unit_price_cents):>11} "
+                    f"{money(line.total_cents):>11}")
+    return "\n".join(rows)
