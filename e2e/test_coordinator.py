@@ -77,3 +77,44 @@ def test_coordinator_cycle(browser, base_url, server):
         db.execute("UPDATE products SET active = 1 WHERE name = 'Poireaux'")
     coordinator.close()
     member.close()
+
+
+def test_coordinator_validates_yesterday_and_the_member_sees_the_balance(browser, base_url, server):
+    with sqlite3.connect(server.instance / "e2e.sqlite3") as db:
+        distribution_id = db.execute(
+            "SELECT id FROM distributions WHERE ends_at < datetime('now') AND validated_at IS NULL").fetchone()[0]
+        events = db.execute("SELECT count(*) FROM sheet_events WHERE distribution_id = ?", (distribution_id,)).fetchone()[0]
+    assert events > 0  # the demo tablet recorded yesterday's pickups and payments
+
+    member = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base_url, locale="fr-FR")
+    phone = member.new_page()
+    login(phone, "member@demo.test")
+    before = phone.locator(".balance-card .balance").inner_text()
+
+    coordinator = browser.new_context(viewport=LAPTOP, base_url=base_url, locale="fr-FR")
+    page = coordinator.new_page()
+    login(page, "coordinator@demo.test")
+    page.goto("/")
+    page.get_by_role("link", name="Valider").first.click()
+    expect(page.get_by_role("heading", name=re.compile("Validation"))).to_be_visible()
+    row = page.locator("tr", has=page.get_by_role("cell", name="Lefebvre Marie"))
+    row.get_by_text("Corriger").click()
+    due = row.locator("td").nth(2).inner_text()
+    paid = row.locator("td").nth(3).inner_text().split("\n")[0]
+    row.get_by_role("textbox", name="Paiement", exact=True).fill(due.replace("\u202f", "").replace("\xa0€", "").replace(" €", ""))
+    if paid.startswith("0,00"):
+        row.get_by_role("button", name="Enregistrer le paiement").click()
+    else:  # already paid on the tablet: record a 1 € extra to see it in the balance
+        row.get_by_role("textbox", name="Paiement", exact=True).fill("1,00")
+        row.get_by_role("button", name="Enregistrer le paiement").click()
+    expect(page.get_by_text("Correction enregistrée.")).to_be_visible()
+    page.get_by_role("button", name="Valider la distribution").click()
+    expect(page.get_by_text(re.compile("Distribution validée"))).to_be_visible()
+
+    phone.reload()
+    after = phone.locator(".balance-card .balance").inner_text()
+    assert after != before
+    phone.goto("/account/history")
+    expect(phone.get_by_role("heading", name="Historique de mon compte")).to_be_visible()
+    coordinator.close()
+    member.close()

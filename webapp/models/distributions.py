@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.cycle import Status, status
@@ -43,6 +43,9 @@ class Distribution(db.Model):
     validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     validated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Cash-up: what the coordinator counted in the till, against what the sheet recorded.
+    counted_cash_cents: Mapped[int | None] = mapped_column(BigInteger)
+    counted_cheque_cents: Mapped[int | None] = mapped_column(BigInteger)
 
     place: Mapped[Place] = relationship()
     catalogues: Mapped[list[Catalogue]] = relationship(secondary=distribution_catalogues)

@@ -30,6 +30,8 @@ class Basket(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     number: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when a coordinator validates this basket (alone or with its whole distribution).
+    validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
     lines: Mapped[list[OrderLine]] = relationship(back_populates="basket", order_by="OrderLine.id")

@@ -26,6 +26,7 @@ from ..models import (
     Place,
     Producer,
     Product,
+    SheetEvent,
     User,
 )
 from .accounts import add_membership, create_user
@@ -69,6 +70,7 @@ def seed_demo(session: Session, *, now: datetime) -> bool:
         if key != "scheduled":
             _orders(session, distribution, catalogues, members, rng, now)
     _validate_demo(session, group, distributions["validated"], accounts["coordinator"], rng)
+    _tablet_records(session, group, distributions["distributed"], accounts["volunteer"], rng)
     session.add(
         DutyAssignment(distribution_id=distributions["closed"].id, user_id=accounts["volunteer"].id,
                        role_name="accueil", created_at=now)
@@ -178,6 +180,30 @@ def _orders(session, distribution, catalogues, members, rng, now) -> None:
             session.add(OrderLine(basket=basket, product_id=product.id, quantity=quantity,
                                   unit_price_cents=product.price_cents, vat_rate=product.vat_rate,
                                   updated_at=ordered_at))
+    session.flush()
+
+
+def _tablet_records(session, group, distribution, volunteer, rng) -> None:
+    """Yesterday's tablet: most baskets collected, paid and signed; a few to check."""
+    import uuid
+
+    baskets = session.scalars(select(Basket).where(Basket.distribution_id == distribution.id)
+                              .order_by(Basket.number)).all()
+    at = distribution.starts_at
+    for i, basket in enumerate(baskets):
+        at += timedelta(minutes=2)
+        due = basket_total_cents(line.as_line() for line in basket.lines)
+        common = dict(distribution_id=distribution.id, basket_id=basket.id, device_id="tablet-demo",
+                      received_at=at, recorded_at=at, late=False, user_id=volunteer.id)
+        if i % 11 == 10:
+            continue  # not collected
+        session.add(SheetEvent(id=str(uuid.uuid4()), kind="pickup", payload={"state": "taken"}, **common))
+        paid = due if i % 7 else max(due - 500, 100)  # a few paid short
+        session.add(SheetEvent(id=str(uuid.uuid4()), kind="payment",
+                               payload={"method": rng.choice(group.payment_methods[:3]), "amount_cents": paid},
+                               **common))
+        session.add(SheetEvent(id=str(uuid.uuid4()), kind="signature",
+                               payload={"svg_path": "M20 120 L80 60 L140 130 L200 70 L260 110"}, **common))
     session.flush()
 
 

@@ -88,6 +88,7 @@ def register_web(app: Flask) -> None:
         reports,
         sheet,
         shop,
+        validation,
     )
 
     login_manager.login_view = "auth.login"
@@ -97,7 +98,7 @@ def register_web(app: Flask) -> None:
     app.teardown_request(_teardown_request)
     app.config["SESSION_COOKIE_SECURE"] = app.config.get("SESSION_COOKIE_SECURE", False)
     for blueprint in (main.bp, auth.bp, account.bp, members.bp, shop.bp, sheet.bp, pwa.bp,
-                      catalogues.bp, distributions.bp, reports.bp):
+                      catalogues.bp, distributions.bp, reports.bp, validation.bp):
         app.register_blueprint(blueprint)
     filters.register(app)
     assets.register(app)
