@@ -46,6 +46,7 @@ chromium:
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
+	$(FLASK) notify-loop & trap 'kill $$! 2>/dev/null' EXIT; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: setup chromium

@@ -41,6 +41,10 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         SMTP_PORT=int(os.environ.get("SMTP_PORT", "25")),
         MAIL_FROM=os.environ.get("MAIL_FROM", "court-circuit@localhost"),
         FROZEN_NOW=os.environ.get("COURT_CIRCUIT_FROZEN_NOW"),
+        VAPID_PRIVATE_KEY=os.environ.get("VAPID_PRIVATE_KEY"),
+        VAPID_SUBJECT=os.environ.get("VAPID_SUBJECT", "mailto:court-circuit@localhost"),
+        PUSH_ALLOW_LOOPBACK=os.environ.get("PUSH_ALLOW_LOOPBACK") == "1",
+        PUBLIC_URL=os.environ.get("PUBLIC_URL", ""),
         # Pages travel gzipped: phones on a weak network. Level 5 is near 6 in size, faster.
         COMPRESS_ALGORITHM=["gzip"],
         COMPRESS_LEVEL=5,

@@ -84,3 +84,24 @@ self.addEventListener("sync", function (event) {
     }));
   }
 });
+
+// Web push: show the message; a tap opens the page it is about.
+self.addEventListener("push", function (event) {
+  var data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = { body: event.data ? event.data.text() : "" }; }
+  event.waitUntil(self.registration.showNotification(data.title || "Court-circuit", {
+    body: data.body || "", icon: PRECACHE.find(function (u) { return u.indexOf("icon.svg") >= 0; }),
+    data: { url: data.url || "/" }, tag: data.url || "court-circuit",
+  }));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var url = new URL((event.notification.data && event.notification.data.url) || "/", self.location.origin).href;
+  event.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (clients) {
+    for (var i = 0; i < clients.length; i++) {
+      if (clients[i].url === url && "focus" in clients[i]) return clients[i].focus();
+    }
+    return self.clients.openWindow(url);
+  }));
+});

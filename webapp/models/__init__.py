@@ -4,6 +4,13 @@ from .catalogues import UNITS, Catalogue, Place, Producer, Product
 from .distributions import Distribution, DutyAssignment, distribution_catalogues
 from .groups import PAYMENT_METHODS, CatalogueManager, Group, Invitation, Membership, User
 from .ledger import LedgerEntry
+from .notifications import (
+    DutyRole,
+    DutyWithdrawal,
+    NotificationLog,
+    NotificationPreference,
+    PushSubscription,
+)
 from .orders import Basket, OrderLine
 from .sheet import SheetEvent, TabletLink
 
@@ -15,6 +22,11 @@ __all__ = [
     "CatalogueManager",
     "Distribution",
     "DutyAssignment",
+    "DutyRole",
+    "DutyWithdrawal",
+    "NotificationLog",
+    "NotificationPreference",
+    "PushSubscription",
     "Group",
     "Invitation",
     "LedgerEntry",

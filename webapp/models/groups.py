@@ -25,6 +25,8 @@ class Group(db.Model):
     payment_methods: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["cash", "cheque"])
     vat_rates: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["5.5", "20"])
     sheet_instructions: Mapped[str] = mapped_column(Text, default="")
+    duty_signup_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    duty_reminder_days: Mapped[int] = mapped_column(default=2, server_default="2")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

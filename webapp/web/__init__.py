@@ -84,8 +84,10 @@ def register_web(app: Flask) -> None:
         distributions,
         main,
         members,
+        push,
         pwa,
         reports,
+        roster,
         sheet,
         shop,
         validation,
@@ -98,7 +100,8 @@ def register_web(app: Flask) -> None:
     app.teardown_request(_teardown_request)
     app.config["SESSION_COOKIE_SECURE"] = app.config.get("SESSION_COOKIE_SECURE", False)
     for blueprint in (main.bp, auth.bp, account.bp, members.bp, shop.bp, sheet.bp, pwa.bp,
-                      catalogues.bp, distributions.bp, reports.bp, validation.bp):
+                      catalogues.bp, distributions.bp, reports.bp, validation.bp,
+                      push.bp, roster.bp):
         app.register_blueprint(blueprint)
     filters.register(app)
     assets.register(app)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -57,3 +57,26 @@ def _page(profile_form, password_form, status):
         ),
         status,
     )
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+@login_required
+def notifications():
+    from ..models import NotificationPreference
+    from ..services.notify import KINDS
+
+    labels = {"orders_open": _("Orders are open"), "orders_closing": _("Orders close in less than 24 hours"),
+              "basket_tomorrow": _("Your basket tomorrow"), "duty_reminder": _("Duty reminders"),
+              "roles_vacant": _("Volunteers wanted"), "product_removed": _("A product was removed from your order"),
+              "to_validate": _("A distribution is waiting for validation")}
+    pref = db.session.get(NotificationPreference, current_user.id)
+    if request.method == "POST":
+        wanted = set(request.form.getlist("kind"))
+        if pref is None:
+            pref = NotificationPreference(user_id=current_user.id)
+            db.session.add(pref)
+        pref.muted = [k for k in KINDS if k not in wanted]
+        flash(_("Your choices are saved."), "success")
+        return redirect(url_for("account.notifications"))
+    return render_template("account/notifications.html", kinds=[(k, labels[k]) for k in KINDS],
+                           muted=set(pref.muted) if pref else set())

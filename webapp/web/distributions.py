@@ -240,7 +240,7 @@ def remove_unavailable(distribution_id: int):
         return redirect(url_for("distributions.orders", distribution_id=distribution.id))
     from ..services.notices import tell_removed
 
-    tell_removed(lines, distribution)
+    tell_removed(db.session, lines, distribution, now=clock.now())
     flash(_("%(n)d line(s) of unavailable products removed from the orders.", n=len(lines)), "success")
     return redirect(url_for("distributions.orders", distribution_id=distribution.id))
 

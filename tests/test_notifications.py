@@ -1,0 +1,237 @@
+"""Web push for real (a local receiver decrypts with http_ece and checks VAPID), pruning,
+e-mail through a local SMTP server, exactly-once sending, subscription checks, roster."""
+
+import base64
+import json
+import os
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import http_ece
+import pytest
+from aiosmtpd.controller import Controller
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from py_vapid import Vapid02
+from sqlalchemy import func, select
+
+from webapp.models import DutyAssignment, DutyRole, NotificationLog, PushSubscription
+
+from . import factories
+from .conftest import csrf_token
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Receiver:
+    """A push service on 127.0.0.1 that keeps what it receives, or answers `status`."""
+
+    def __init__(self, status=201):
+        self.bodies, self.headers, self.status = [], [], status
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                receiver.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+                receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/push/abc"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def browser_keys():
+    private = ec.generate_private_key(ec.SECP256R1())
+    public = private.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return private, public, os.urandom(16)
+
+
+@pytest.fixture
+def loopback(app):
+    app.config["PUSH_ALLOW_LOOPBACK"] = True
+    return app
+
+
+@pytest.fixture
+def member(session, now, auth):
+    group = factories.group(session, now=now)
+    user = factories.user(session, now=now, group=group, email="m@example.test", role="coordinator")
+    auth.login("m@example.test")
+    return group, user
+
+
+def subscribe(client, endpoint, public, auth_secret):
+    body = {"endpoint": endpoint, "keys": {"p256dh": b64(public), "auth": b64(auth_secret)}}
+    return client.post("/push/subscriptions", data=json.dumps(body), content_type="application/json",
+                       headers={"X-CSRFToken": csrf_token(client, "/")})
+
+
+def test_push_round_trip_is_encrypted_and_signed(loopback, client, member, browser_keys):
+    private, public, secret = browser_keys
+    receiver = Receiver()
+    try:
+        assert subscribe(client, receiver.url, public, secret).status_code == 201
+        response = client.post("/push/test", headers={"X-CSRFToken": csrf_token(client, "/")})
+        assert response.get_json() == {"sent": 1}
+        body = receiver.bodies[0]
+        payload = json.loads(http_ece.decrypt(body, private_key=private, auth_secret=secret, version="aes128gcm"))
+        assert payload == {"title": "Court-circuit", "body": "Les notifications fonctionnent sur cet appareil.",
+                           "url": "/"}
+    finally:
+        receiver.close()
+
+
+def test_vapid_signature_verifies(loopback, client, member, browser_keys):
+    private, public, secret = browser_keys
+    receiver = Receiver()
+    try:
+        subscribe(client, receiver.url, public, secret)
+        client.post("/push/test", headers={"X-CSRFToken": csrf_token(client, "/")})
+        authorization = receiver.headers[0]["authorization"]
+        key = client.get("/push/key").get_json()["publicKey"]
+        assert f"k={key}" in authorization
+        assert Vapid02.verify(authorization) is True
+    finally:
+        receiver.close()
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_gone_subscriptions_are_removed(loopback, client, session, member, browser_keys, status):
+    private, public, secret = browser_keys
+    receiver = Receiver(status=status)
+    try:
+        subscribe(client, receiver.url, public, secret)
+        client.post("/push/test", headers={"X-CSRFToken": csrf_token(client, "/")})
+        factories.fresh(session)
+        assert session.scalar(select(func.count()).select_from(PushSubscription)) == 0
+    finally:
+        receiver.close()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "status"),
+    [("http://push.example.com/x", 422), ("https://10.0.0.5/x", 422), ("https://localhost/x", 422),
+     ("https://192.168.1.2/x", 422), ("http://127.0.0.1:9/x", 422), ("https://[::1]/x", 422)],
+)
+def test_subscriptions_must_be_https_on_public_addresses(client, member, browser_keys, endpoint, status):
+    _, public, secret = browser_keys
+    assert subscribe(client, endpoint, public, secret).status_code == status
+
+
+@pytest.mark.parametrize("body", ["not json", "{}", '{"endpoint": "https://push.example.com/x"}',
+                                  '{"endpoint": "https://push.example.com/x", "keys": {"p256dh": "AAAA", "auth": "BBBB"}}',
+                                  json.dumps({"endpoint": "https://push.example.com/" + "x" * 5000,
+                                              "keys": {"p256dh": "a", "auth": "b"}})])
+def test_malformed_or_huge_subscriptions_are_refused(client, session, member, body):
+    response = client.post("/push/subscriptions", data=body, content_type="application/json",
+                           headers={"X-CSRFToken": csrf_token(client, "/")})
+    assert response.status_code in (400, 413) and "error" in response.get_json()
+    factories.fresh(session)
+    assert session.scalar(select(func.count()).select_from(PushSubscription)) == 0
+
+
+def test_a_public_https_endpoint_is_accepted(client, member, browser_keys):
+    _, public, secret = browser_keys
+    assert subscribe(client, "https://fcm.googleapis.com/fcm/send/abc", public, secret).status_code == 201
+
+
+@pytest.fixture
+def smtp():
+    messages = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            messages.append(envelope)
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller, messages
+    controller.stop()
+
+
+def _run_sender(app):
+    from webapp.cli import _notify_once
+
+    return _notify_once(app)
+
+
+def test_orders_open_goes_by_email_once_to_each_member(app, session, now, smtp):
+    controller, messages = smtp
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port)
+    group = factories.group(session, now=now)
+    for i in range(3):
+        factories.user(session, now=now, group=group, email=f"u{i}@example.test")
+    d = factories.distribution(session, group=group, now=now, state="open")
+    d.orders_open_at = now - timedelta(hours=1)
+    session.commit()
+    assert _run_sender(app).get("email") == 3
+    assert _run_sender(app) == {}
+    assert sorted(m.rcpt_tos[0] for m in messages) == ["u0@example.test", "u1@example.test", "u2@example.test"]
+    assert b"Les commandes sont ouvertes" in messages[0].content or b"Orders are open" in messages[0].content
+
+
+def test_two_senders_at_once_send_nothing_twice(app, session, now):
+    group = factories.group(session, now=now)
+    for i in range(10):
+        factories.user(session, now=now, group=group)
+    d = factories.distribution(session, group=group, now=now, state="open")
+    d.orders_open_at = now - timedelta(hours=1)
+    session.commit()
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(_run_sender(app))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(sum(r.values()) for r in results) == 10
+    factories.fresh(session)
+    assert session.scalar(select(func.count()).select_from(NotificationLog)) == 10
+
+
+def test_roster_sign_up_withdraw_and_refusals(client, auth, post, session, now):
+    group = factories.group(session, now=now)
+    factories.user(session, now=now, group=group, email="a@example.test")
+    other = factories.user(session, now=now, group=group, email="b@example.test")
+    d = factories.distribution(session, group=group, now=now, state="open")
+    role = DutyRole(group_id=group.id, name="accueil", needed=1)
+    session.add(role)
+    session.commit()
+    auth.login("a@example.test")
+    assert "accueil" in client.get("/roster/").get_data(as_text=True)
+    assert post(f"/roster/{d.id}/signup", {"role_id": role.id}).status_code == 302
+    full = post(f"/roster/{d.id}/signup", {"role_id": role.id})
+    assert full.status_code == 409
+    factories.fresh(session)
+    duty = session.scalar(select(DutyAssignment))
+    assert duty.role_name == "accueil"
+    no_reason = post(f"/roster/duties/{duty.id}/withdraw", {"reason": ""})
+    assert no_reason.status_code == 400
+    auth.logout()
+    auth.login("b@example.test")
+    assert post(f"/roster/duties/{duty.id}/withdraw", {"reason": "not mine"}).status_code == 403
+    auth.logout()
+    auth.login("a@example.test")
+    assert post(f"/roster/duties/{duty.id}/withdraw", {"reason": "malade"}).status_code == 302
+    factories.fresh(session)
+    d.validated_at = now
+    session.commit()
+    assert post(f"/roster/{d.id}/signup", {"role_id": role.id}).status_code == 409
+    assert other.id
