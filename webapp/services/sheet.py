@@ -14,6 +14,7 @@ from ..domain.sheet import Context, Event, Rejected, merge, parse_event
 from ..models import (
     Basket,
     Distribution,
+    DutyAssignment,
     Group,
     LedgerEntry,
     OrderLine,
@@ -66,6 +67,9 @@ def snapshot(session: Session, distribution: Distribution, group: Group, *, now:
         "baskets": [_basket_json(b, balance.get(b.user_id, 0)) for b in baskets],
         "events": [e.as_json() for e in events],
         "cursor": str(events[-1].seq if events else 0),
+        "duties": [{"name": d.user.name, "role": d.role_name} for d in session.scalars(
+            select(DutyAssignment).where(DutyAssignment.distribution_id == distribution.id)
+            .options(selectinload(DutyAssignment.user)).order_by(DutyAssignment.role_name))],
     }
 
 

@@ -106,7 +106,7 @@ def _sheet_strings() -> dict:
         "sign_here": _("Sign here"), "clear": _("Clear"), "undo": _("Undo"),
         "save_signature": _("Save the signature"), "signed": _("Signature"),
         "notes": _("Notes"), "note": _("Note"), "add_note": _("Add the note"),
-        "note_placeholder": _("e.g. refund 2 € next week"),
+        "note_placeholder": _("e.g. refund 2 € next week"), "on_duty": _("On duty:"),
         "methods": {"cash": _("Cash"), "cheque": _("Cheque"), "card": _("Card"),
                     "transfer": _("Transfer"), "balance": _("From balance")},
     }

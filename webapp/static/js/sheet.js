@@ -103,6 +103,7 @@
   var detailKey = null;
   function render() {
     renderStatus();
+    renderDuties();
     renderProgress();
     renderList();
     // Re-draw the open basket only when its own events changed: a background sync must
@@ -114,6 +115,12 @@
     if (!st) return "";
     return JSON.stringify([st.whole && st.whole.id, Object.keys(st.lines).map(function (k) { return st.lines[k].id; }),
       Object.keys(st.payments), Object.keys(st.voided), st.signature && st.signature.id, st.notes.length]);
+  }
+
+  function renderDuties() {
+    var duties = snap && snap.data.duties ? snap.data.duties : [];
+    document.getElementById("on-duty").textContent = duties.length
+      ? "· " + T.on_duty + " " + duties.map(function (d) { return d.name + " (" + d.role + ")"; }).join(", ") : "";
   }
 
   function renderStatus() {
