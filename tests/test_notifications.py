@@ -235,3 +235,16 @@ def test_roster_sign_up_withdraw_and_refusals(client, auth, post, session, now):
     session.commit()
     assert post(f"/roster/{d.id}/signup", {"role_id": role.id}).status_code == 409
     assert other.id
+
+
+def test_coordinator_adds_a_role_tied_to_a_catalogue(client, auth, post, session, now):
+    group = factories.group(session, now=now)
+    factories.user(session, now=now, group=group, role="coordinator", email="c@example.test")
+    catalogue = factories.catalogue(session, group=group, name="Fromages")
+    foreign = factories.catalogue(session, group=factories.group(session, now=now))
+    auth.login("c@example.test")
+    assert post("/roster/roles", {"name": "fromages", "needed": "2", "catalogue_id": catalogue.id}).status_code == 302
+    assert post("/roster/roles", {"name": "autre", "needed": "1", "catalogue_id": foreign.id}).status_code == 404
+    assert post("/roster/roles", {"name": "", "needed": "1"}).status_code == 400
+    factories.fresh(session)
+    assert [(r.name, r.catalogue_id) for r in session.scalars(select(DutyRole))] == [("fromages", catalogue.id)]

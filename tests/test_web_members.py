@@ -142,3 +142,29 @@ def test_switching_to_a_group_one_is_not_in_answers_404(auth, post, session, now
     factories.user(session, now=now, group=group, email="one@example.test")
     auth.login("one@example.test")
     assert post("/group", {"group_id": stranger_group.id}).status_code == 404
+
+
+def test_coordinator_edits_the_group_settings(auth, post, session, coordinator, group):
+    auth.login("coord@example.test")
+    response = post("/members/settings", {"name": "AMAP des Tests", "payment_methods": ["cash", "transfer"],
+                                          "vat_rates": "5,5 ; 10 ; 20", "sheet_instructions": "Rapportez les cagettes",
+                                          "duty_signup_days": "21", "duty_reminder_days": "3"})
+    assert response.status_code == 302
+    factories.fresh(session)
+    saved = session.get(type(group), group.id)
+    assert (saved.payment_methods, saved.vat_rates, saved.duty_signup_days) == (["cash", "transfer"], ["5.5", "10", "20"], 21)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [({"payment_methods": []}, "au moins un moyen de paiement"), ({"vat_rates": "abc"}, "Taux de TVA comme"),
+     ({"duty_signup_days": "-4"}, "entre 1 et 365"), ({"name": ""}, "Un nom est nécessaire")],
+)
+def test_bad_group_settings_save_nothing(auth, post, session, coordinator, group, changes, message):
+    auth.login("coord@example.test")
+    data = {"name": "Nouveau nom", "payment_methods": ["cash"], "vat_rates": "5,5", "duty_signup_days": "10",
+            "duty_reminder_days": "2", **changes}
+    response = post("/members/settings", data)
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    factories.fresh(session)
+    assert session.get(type(group), group.id).name == "AMAP des Tests"

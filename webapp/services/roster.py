@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import Distribution, DutyAssignment, DutyRole, DutyWithdrawal, Group, User
+from ..models import Catalogue, Distribution, DutyAssignment, DutyRole, DutyWithdrawal, Group, User
 from . import Forbidden, ServiceError
 
 
@@ -16,14 +16,18 @@ def roles_of(session: Session, group: Group) -> list[DutyRole]:
     return list(session.scalars(select(DutyRole).where(DutyRole.group_id == group.id).order_by(DutyRole.name)))
 
 
-def save_role(session: Session, group: Group, *, name: str, needed: int) -> DutyRole:
+def save_role(session: Session, group: Group, *, name: str, needed: int,
+              catalogue_id: int | None = None) -> DutyRole:
     if not name.strip():
         raise ServiceError(_("A name is required."), field="name")
     if not 1 <= needed <= 20:
         raise ServiceError(_("Between 1 and 20 people."), field="needed")
     if session.scalar(select(DutyRole).where(DutyRole.group_id == group.id, DutyRole.name == name.strip())):
         raise ServiceError(_("This role exists already."), field="name")
-    role = DutyRole(group_id=group.id, name=name.strip(), needed=needed)
+    if catalogue_id is not None and session.scalar(select(Catalogue.group_id).where(
+            Catalogue.id == catalogue_id)) != group.id:
+        raise ServiceError(_("Unknown place or catalogue."), status=404)
+    role = DutyRole(group_id=group.id, name=name.strip(), needed=needed, catalogue_id=catalogue_id)
     session.add(role)
     session.flush()
     return role

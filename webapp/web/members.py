@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -73,3 +73,29 @@ def _page(form, *, invite_link, status, sent=False):
         "members/index.html", form=form, members=members, invite_link=invite_link,
         sent=sent, role_form=RoleForm(formdata=None),
     ), status
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@coordinator_required
+def settings():
+    """The group's settings: payment methods, VAT rates, sheet instructions, roster."""
+    from ..models import PAYMENT_METHODS
+    from ..services.groups import update_settings
+
+    errors = {}
+    if request.method == "POST":
+        try:
+            update_settings(db.session, g.group, name=request.form.get("name", ""),
+                            payment_methods=request.form.getlist("payment_methods"),
+                            vat_rates=request.form.get("vat_rates", ""),
+                            sheet_instructions=request.form.get("sheet_instructions", ""),
+                            duty_signup_days=request.form.get("duty_signup_days", ""),
+                            duty_reminder_days=request.form.get("duty_reminder_days", ""))
+        except ServiceError as error:
+            db.session.rollback()
+            errors[error.field or "name"] = error.message
+        else:
+            flash(_("Settings saved."), "success")
+            return redirect(url_for("members.settings"))
+    return render_template("members/settings.html", errors=errors, form=request.form,
+                           methods=PAYMENT_METHODS), 400 if errors else 200

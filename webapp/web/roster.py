@@ -14,6 +14,7 @@ from ..models import Distribution, DutyAssignment, DutyRole
 from ..services import ServiceError
 from ..services import roster as svc
 from ..services.accounts import group_members
+from ..services.catalogues import catalogues_of
 from .access import coordinator_required, get_in_group_or_404, is_coordinator, member_required
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
@@ -26,7 +27,8 @@ def index(status: int = 200):
     return render_template("roster/index.html", days=svc.roster(db.session, g.group, now=now),
                            roles=svc.roles_of(db.session, g.group), now=now,
                            opens=timedelta(days=g.group.duty_signup_days),
-                           members=group_members(db.session, g.group) if is_coordinator() else []), status
+                           members=group_members(db.session, g.group) if is_coordinator() else [],
+                           catalogues=catalogues_of(db.session, g.group)), status
 
 
 def _role(role_id) -> DutyRole:
@@ -83,5 +85,6 @@ def withdraw(duty_id: int):
 def add_role():
     needed = request.form.get("needed", "1")
     return _done(lambda: svc.save_role(db.session, g.group, name=request.form.get("name", ""),
-                                       needed=int(needed) if needed.isdigit() else 0),
+                                       needed=int(needed) if needed.isdigit() else 0,
+                                       catalogue_id=request.form.get("catalogue_id", type=int)),
                  _("Role saved."))
