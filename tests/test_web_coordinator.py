@@ -303,3 +303,11 @@ def test_dashboard_shows_totals_per_producer_and_days_to_validate(client, auth, 
 def test_members_do_not_see_the_dashboard(client, auth, world):
     auth.login("m@example.test")
     assert "Tableau de bord" not in client.get("/").get_data(as_text=True)
+
+
+def test_coordinator_finds_a_member_to_open_their_basket(client, auth, world):
+    auth.login("c@example.test")
+    one = client.get(f"/distributions/{world['d'].id}/baskets/pick?q=lovel")
+    assert one.status_code == 302 and one.headers["Location"].endswith(f"/baskets/{world['member'].id}")
+    none = client.get(f"/distributions/{world['d'].id}/baskets/pick?q=zzz")
+    assert "Aucun membre ne correspond." in none.get_data(as_text=True)

@@ -20,7 +20,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import clock
@@ -221,12 +221,9 @@ def orders(distribution_id: int):
                              _("yes") if line.product.active else _("no")])
         return _csv(rows, f"orders-{distribution.id}.csv")
     unavailable = sum(order.unavailable for order in day)
-    from ..services.accounts import group_members
-
     return render_template("distributions/orders.html", distribution=distribution, orders=day,
                            summaries=summaries, catalogue_id=catalogue_id, unavailable=unavailable,
-                           total=sum(o.total_cents for o in day),
-                           members=group_members(db.session, g.group))
+                           total=sum(o.total_cents for o in day))
 
 
 @bp.route("/distributions/<int:distribution_id>/remove-unavailable", methods=["POST"])
@@ -294,7 +291,21 @@ def edit_basket(distribution_id: int, user_id: int):
 @bp.route("/distributions/<int:distribution_id>/baskets/pick")
 @coordinator_required
 def pick_member(distribution_id: int):
-    user_id = request.args.get("user_id", type=int)
-    if user_id is None:
-        abort(400)
-    return redirect(url_for("distributions.edit_basket", distribution_id=distribution_id, user_id=user_id))
+    """Find the member whose basket to open by name or e-mail; one match opens it."""
+    from ..models import Membership, User
+
+    distribution = get_in_group_or_404(Distribution, distribution_id)
+    q = (request.args.get("q") or "").strip()
+    matches = []
+    if q:
+        like = f"%{q.lower()}%"
+        matches = db.session.scalars(
+            select(User).join(Membership).where(Membership.group_id == g.group.id)
+            .where((func.lower(User.first_name + " " + User.last_name).like(like))
+                   | (func.lower(User.last_name + " " + User.first_name).like(like))
+                   | (func.lower(User.email).like(like)))
+            .order_by(User.last_name).limit(30)).all()
+    if len(matches) == 1:
+        return redirect(url_for("distributions.edit_basket", distribution_id=distribution.id,
+                                user_id=matches[0].id))
+    return render_template("distributions/pick.html", distribution=distribution, q=q, matches=matches)

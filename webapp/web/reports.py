@@ -72,37 +72,16 @@ def signin(distribution_id: int):
 @coordinator_required
 def signin_pdf(distribution_id: int):
     """The same template as the print page, laid out by WeasyPrint."""
-    from weasyprint import HTML
+    from flask import current_app
+
+    from ..services.pdf import render_pdf
 
     distribution = get_in_group_or_404(Distribution, distribution_id)
     html = render_template("reports/signin.html", pdf=True, **_signin_context(distribution))
-    pdf = HTML(string=html, base_url=request.host_url, url_fetcher=_static_fetcher()).write_pdf()
+    pdf = render_pdf(html, base_url=request.host_url, static_root=current_app.static_folder)
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="emargement-{distribution.id}.pdf"'
     return response
-
-
-def _static_fetcher():
-    """A WeasyPrint fetcher that reads our static files from disk: a request back to this
-    same server could wait forever on a single-threaded one. Anything else is refused."""
-    from pathlib import Path
-    from urllib.parse import urlsplit
-
-    from flask import current_app
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    root = Path(current_app.static_folder).resolve()
-
-    class StaticFetcher(URLFetcher):
-        def fetch(self, url, headers=None):
-            path = urlsplit(url).path
-            file = (root / path.removeprefix("/static/")).resolve()
-            if not path.startswith("/static/") or root not in file.parents or not file.is_file():
-                raise ValueError(f"not fetched: {url}")
-            kind = "text/css" if file.suffix == ".css" else "application/octet-stream"
-            return URLFetcherResponse(url, body=file.read_bytes(), headers={"Content-Type": kind})
-
-    return StaticFetcher()
 
 
 # ---- producers ("Cagette Pro"): their own catalogues, in every group they supply ----------
