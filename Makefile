@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app webapp
 VENDOR := webapp/static/vendor
 
-.PHONY: setup run test test-fast test-e2e lint bench translations chromium clean
+.PHONY: setup run test test-fast test-e2e lint bench translations chromium pango clean
 
 setup: $(BIN)/.installed $(VENDOR)/.copied translations-compiled
 
@@ -43,13 +43,19 @@ chromium:
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	else echo "Chromium is missing: run 'sudo apt-get install chromium' (browser tests need it)"; exit 1; fi
 
-run: setup
+# WeasyPrint (PDF sign-in sheets) needs Pango; most Debian images have it already.
+pango:
+	@if ldconfig -p | grep -q libpangoft2-1.0; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
+	else echo "Pango is missing: run 'sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0' (PDF sheets need it)"; fi
+
+run: setup pango
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	$(FLASK) notify-loop & trap 'kill $$! 2>/dev/null' EXIT; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: setup chromium
+test: setup chromium pango
 	$(BIN)/pytest -q
 
 test-fast: setup

@@ -30,11 +30,20 @@ class Client:
     def __post_init__(self):
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
 
-    def request(self, method: str, path: str, form: dict | None = None,
-                headers: dict | None = None, raw: str | None = None):
+    def request(
+        self,
+        method: str,
+        path: str,
+        form: dict | None = None,
+        headers: dict | None = None,
+        raw: str | None = None,
+    ):
         body = urlencode(form) if form is not None else raw
-        head = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
-                "Accept-Encoding": "gzip", **(headers or {})}
+        head = {
+            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+            "Accept-Encoding": "gzip",
+            **(headers or {}),
+        }
         if form is not None:
             head["Content-Type"] = "application/x-www-form-urlencoded"
         self.conn.request(method, path, body=body, headers=head)
@@ -51,8 +60,9 @@ class Client:
     def login(self, email: str, password: str) -> None:
         _, page = self.request("GET", "/login")
         self.csrf = CSRF_RE.search(page.decode()).group(1)
-        status, _ = self.request("POST", "/login", {"email": email, "password": password,
-                                                    "csrf_token": self.csrf})
+        status, _ = self.request(
+            "POST", "/login", {"email": email, "password": password, "csrf_token": self.csrf}
+        )
         assert status == 302, f"login failed for {email}: {status}"
         _, page = self.request("GET", "/")
         self.csrf = CSRF_RE.search(page.decode()).group(1)

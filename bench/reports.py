@@ -30,23 +30,43 @@ PASSWORD = "bench-password"
 
 
 def build(instance: Path) -> int:
-    os.environ.update({"COURT_CIRCUIT_INSTANCE": str(instance),
-                       "DATABASE_URL": f"sqlite:///{instance / 'reports.sqlite3'}"})
-    subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"], cwd=ROOT,
-                   check=True, capture_output=True)
+    os.environ.update(
+        {
+            "COURT_CIRCUIT_INSTANCE": str(instance),
+            "DATABASE_URL": f"sqlite:///{instance / 'reports.sqlite3'}",
+        }
+    )
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     from sqlalchemy import insert
 
     from webapp import create_app
     from webapp.extensions import db
-    from webapp.models import (Basket, Catalogue, Distribution, Group, Membership, OrderLine, Place,
-                               Producer, Product, User)
+    from webapp.models import (
+        Basket,
+        Catalogue,
+        Distribution,
+        Group,
+        Membership,
+        OrderLine,
+        Place,
+        Producer,
+        Product,
+        User,
+    )
     from webapp.services.passwords import hash_password
 
     app = create_app()
     now = datetime.now(UTC)
     with app.app_context():
         s = db.session
-        group = Group(name="Bench", slug="bench", created_at=now, payment_methods=["cash", "cheque", "card"])
+        group = Group(
+            name="Bench", slug="bench", created_at=now, payment_methods=["cash", "cheque", "card"]
+        )
         s.add(group)
         s.flush()
         place = Place(group_id=group.id, name="Hall")
@@ -58,33 +78,81 @@ def build(instance: Path) -> int:
             s.add_all([producer, catalogue])
             catalogues.append(catalogue)
         s.flush()
-        products = [Product(catalogue_id=catalogues[i % 4].id, name=f"Produit {i:02d}",
-                            price_cents=120 + i * 13, vat_rate=Decimal("5.5")) for i in range(60)]
+        products = [
+            Product(
+                catalogue_id=catalogues[i % 4].id,
+                name=f"Produit {i:02d}",
+                price_cents=120 + i * 13,
+                vat_rate=Decimal("5.5"),
+            )
+            for i in range(60)
+        ]
         s.add_all(products)
-        coordinator = User(email="coord@bench.test", first_name="C", last_name="C",
-                           password_hash=hash_password(PASSWORD), created_at=now)
+        coordinator = User(
+            email="coord@bench.test",
+            first_name="C",
+            last_name="C",
+            password_hash=hash_password(PASSWORD),
+            created_at=now,
+        )
         s.add(coordinator)
         s.flush()
-        s.add(Membership(user_id=coordinator.id, group_id=group.id, role="coordinator", created_at=now))
-        d = Distribution(group_id=group.id, place_id=place.id, orders_open_at=now - timedelta(days=5),
-                         orders_close_at=now - timedelta(hours=1), starts_at=now + timedelta(hours=2),
-                         ends_at=now + timedelta(hours=4))
+        s.add(
+            Membership(
+                user_id=coordinator.id, group_id=group.id, role="coordinator", created_at=now
+            )
+        )
+        d = Distribution(
+            group_id=group.id,
+            place_id=place.id,
+            orders_open_at=now - timedelta(days=5),
+            orders_close_at=now - timedelta(hours=1),
+            starts_at=now + timedelta(hours=2),
+            ends_at=now + timedelta(hours=4),
+        )
         d.catalogues = catalogues
         s.add(d)
         s.flush()
-        users = [{"email": f"m{i}@bench.test", "first_name": f"P{i}", "last_name": f"N{i:04d}",
-                  "phone": "06 00 00 00 00", "created_at": now} for i in range(MEMBERS)]
+        users = [
+            {
+                "email": f"m{i}@bench.test",
+                "first_name": f"P{i}",
+                "last_name": f"N{i:04d}",
+                "phone": "06 00 00 00 00",
+                "created_at": now,
+            }
+            for i in range(MEMBERS)
+        ]
         user_ids = s.scalars(insert(User).returning(User.id), users).all()
-        s.execute(insert(Membership), [{"user_id": u, "group_id": group.id, "role": "member",
-                                        "created_at": now} for u in user_ids])
-        basket_ids = s.scalars(insert(Basket).returning(Basket.id), [
-            {"distribution_id": d.id, "user_id": u, "number": n + 1, "created_at": now}
-            for n, u in enumerate(user_ids)]).all()
-        s.execute(insert(OrderLine), [
-            {"basket_id": b, "product_id": products[(n + k * 5) % 60].id, "quantity": Decimal(1 + k % 3),
-             "unit_price_cents": products[(n + k * 5) % 60].price_cents, "vat_rate": Decimal("5.5"),
-             "updated_at": now}
-            for n, b in enumerate(basket_ids) for k in range(LINES)])
+        s.execute(
+            insert(Membership),
+            [
+                {"user_id": u, "group_id": group.id, "role": "member", "created_at": now}
+                for u in user_ids
+            ],
+        )
+        basket_ids = s.scalars(
+            insert(Basket).returning(Basket.id),
+            [
+                {"distribution_id": d.id, "user_id": u, "number": n + 1, "created_at": now}
+                for n, u in enumerate(user_ids)
+            ],
+        ).all()
+        s.execute(
+            insert(OrderLine),
+            [
+                {
+                    "basket_id": b,
+                    "product_id": products[(n + k * 5) % 60].id,
+                    "quantity": Decimal(1 + k % 3),
+                    "unit_price_cents": products[(n + k * 5) % 60].price_cents,
+                    "vat_rate": Decimal("5.5"),
+                    "updated_at": now,
+                }
+                for n, b in enumerate(basket_ids)
+                for k in range(LINES)
+            ],
+        )
         s.commit()
         return d.id
 
@@ -97,8 +165,11 @@ def timed(client: Client, path: str, runs: int) -> dict:
         timings.append((time.perf_counter() - start) * 1000)
         assert status == 200, (path, status)
         size = len(body)
-    return {"median_ms": round(statistics.median(timings), 1), "max_ms": round(max(timings), 1),
-            "bytes": size}
+    return {
+        "median_ms": round(statistics.median(timings), 1),
+        "max_ms": round(max(timings), 1),
+        "bytes": size,
+    }
 
 
 def main() -> None:
@@ -106,9 +177,23 @@ def main() -> None:
     distribution_id = build(instance)
     port = _port()
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
-         "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "60", "--log-level", "warning",
-         "webapp:create_app()"], cwd=ROOT, env=os.environ.copy())
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+            "webapp:create_app()",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+    )
     try:
         for _ in range(100):
             try:
@@ -120,7 +205,8 @@ def main() -> None:
         client.login("coord@bench.test", PASSWORD)
         base = f"/distributions/{distribution_id}"
         results = {
-            "members": MEMBERS, "lines": MEMBERS * LINES,
+            "members": MEMBERS,
+            "lines": MEMBERS * LINES,
             "product_summary_html": timed(client, f"{base}/summary", 10),
             "product_summary_csv": timed(client, f"{base}/summary?format=csv", 5),
             "global_view_html": timed(client, f"{base}/orders", 10),

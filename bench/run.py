@@ -41,14 +41,31 @@ def _port() -> int:
 
 def build(instance: Path) -> int:
     """Migrate and fill the database; return the distribution id."""
-    env = {**os.environ, "COURT_CIRCUIT_INSTANCE": str(instance),
-           "DATABASE_URL": f"sqlite:///{instance / 'bench.sqlite3'}"}
+    env = {
+        **os.environ,
+        "COURT_CIRCUIT_INSTANCE": str(instance),
+        "DATABASE_URL": f"sqlite:///{instance / 'bench.sqlite3'}",
+    }
     os.environ.update(env)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"], cwd=ROOT,
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     from webapp import create_app
     from webapp.extensions import db
-    from webapp.models import Catalogue, Distribution, Group, Membership, Place, Producer, Product, User
+    from webapp.models import (
+        Catalogue,
+        Distribution,
+        Group,
+        Membership,
+        Place,
+        Producer,
+        Product,
+        User,
+    )
     from webapp.services.passwords import hash_password
 
     app = create_app()
@@ -69,19 +86,36 @@ def build(instance: Path) -> int:
             catalogues.append(catalogue)
         s.flush()
         for i in range(PRODUCTS):
-            s.add(Product(catalogue_id=catalogues[i % 10].id, name=f"Produit {i:04d}", unit="piece",
-                          price_cents=100 + i, vat_rate=Decimal("5.5"),
-                          stock=Decimal(10_000) if i % 3 == 0 else None))
+            s.add(
+                Product(
+                    catalogue_id=catalogues[i % 10].id,
+                    name=f"Produit {i:04d}",
+                    unit="piece",
+                    price_cents=100 + i,
+                    vat_rate=Decimal("5.5"),
+                    stock=Decimal(10_000) if i % 3 == 0 else None,
+                )
+            )
         password_hash = hash_password(PASSWORD)
         for i in range(MEMBERS):
-            user = User(email=f"m{i}@bench.test", first_name="M", last_name=str(i),
-                        password_hash=password_hash, created_at=now)
+            user = User(
+                email=f"m{i}@bench.test",
+                first_name="M",
+                last_name=str(i),
+                password_hash=password_hash,
+                created_at=now,
+            )
             s.add(user)
             s.flush()
             s.add(Membership(user_id=user.id, group_id=group.id, created_at=now))
-        d = Distribution(group_id=group.id, place_id=place.id, orders_open_at=now - timedelta(days=1),
-                         orders_close_at=now + timedelta(days=2), starts_at=now + timedelta(days=3),
-                         ends_at=now + timedelta(days=3, hours=2))
+        d = Distribution(
+            group_id=group.id,
+            place_id=place.id,
+            orders_open_at=now - timedelta(days=1),
+            orders_close_at=now + timedelta(days=2),
+            starts_at=now + timedelta(days=3),
+            ends_at=now + timedelta(days=3, hours=2),
+        )
         d.catalogues = catalogues
         s.add(d)
         s.commit()
@@ -93,9 +127,20 @@ def main() -> None:
     distribution_id = build(instance)
     port = _port()
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
-         "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning", "bench.app:app"],
-        cwd=ROOT, env=os.environ.copy(),
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "bench.app:app",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
     )
     try:
         for _ in range(100):
@@ -108,8 +153,12 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(10)
-    results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
-                          "database": "sqlite (WAL)", "server": "gunicorn -w 2 (sync)"}
+    results["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "database": "sqlite (WAL)",
+        "server": "gunicorn -w 2 (sync)",
+    }
     out = ROOT / "bench" / "results" / "shop.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
@@ -129,25 +178,31 @@ def measure(port: int, distribution_id: int) -> dict:
         one.request("GET", "/_bare")
 
     results = {"shop_page_bytes": len(page), "shop_page_gzip_bytes": one.wire_bytes}
-    results["bare_endpoint_1_client"] = run([one], lambda c, i: c.request("GET", "/_bare")[0],
-                                            requests_per_client=500)
-    results["shop_page_1_client"] = run([one], lambda c, i: c.request("GET", shop)[0],
-                                        requests_per_client=200)
+    results["bare_endpoint_1_client"] = run(
+        [one], lambda c, i: c.request("GET", "/_bare")[0], requests_per_client=500
+    )
+    results["shop_page_1_client"] = run(
+        [one], lambda c, i: c.request("GET", shop)[0], requests_per_client=200
+    )
     members = []
     for i in range(MEMBERS):
         client = Client("127.0.0.1", port)
         client.login(f"m{i}@bench.test", PASSWORD)
         members.append(client)
-    results["bare_endpoint_50_clients"] = run(members, lambda c, i: c.request("GET", "/_bare")[0],
-                                              requests_per_client=20)
-    results["shop_page_10_clients"] = run(members[:10], lambda c, i: c.request("GET", shop)[0],
-                                          requests_per_client=20)
+    results["bare_endpoint_50_clients"] = run(
+        members, lambda c, i: c.request("GET", "/_bare")[0], requests_per_client=20
+    )
+    results["shop_page_10_clients"] = run(
+        members[:10], lambda c, i: c.request("GET", shop)[0], requests_per_client=20
+    )
     rng = random.Random(7)
 
     def submit(client: Client, i: int) -> int:
         pid = rng.choice(product_ids)
         status, _ = client.request(
-            "POST", f"{shop}/products/{pid}", {"q": "0", "op": "inc"},
+            "POST",
+            f"{shop}/products/{pid}",
+            {"q": "0", "op": "inc"},
             headers={"HX-Request": "true", "X-CSRFToken": client.csrf},
         )
         return status
@@ -160,8 +215,9 @@ def measure(port: int, distribution_id: int) -> dict:
         client.last_latency = time.perf_counter() - start
         return status
 
-    results["order_submission_50_members"] = run(members, submit_like_a_person,
-                                                  requests_per_client=10, timed="last_latency")
+    results["order_submission_50_members"] = run(
+        members, submit_like_a_person, requests_per_client=10, timed="last_latency"
+    )
     # Saturation: the same 50 members with no pause at all (a closed loop on 2 cores).
     results["order_submission_50_members_no_pause"] = run(members, submit, requests_per_client=10)
     results["targets"] = {"shop_page_p95_ms": 50, "order_submission_p95_ms": 100}

@@ -33,26 +33,52 @@ from bench.run import _port  # noqa: E402
 
 BASKETS = 500
 PASSWORD = "bench-password"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def build(instance: Path) -> int:
-    env = {"COURT_CIRCUIT_INSTANCE": str(instance), "DATABASE_URL": f"sqlite:///{instance / 'sheet.sqlite3'}"}
+    env = {
+        "COURT_CIRCUIT_INSTANCE": str(instance),
+        "DATABASE_URL": f"sqlite:///{instance / 'sheet.sqlite3'}",
+    }
     os.environ.update(env)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"], cwd=ROOT,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     from webapp import create_app
     from webapp.extensions import db
-    from webapp.models import (Basket, Catalogue, Distribution, Group, Membership, OrderLine, Place,
-                               Producer, Product, User)
+    from webapp.models import (
+        Basket,
+        Catalogue,
+        Distribution,
+        Group,
+        Membership,
+        OrderLine,
+        Place,
+        Producer,
+        Product,
+        User,
+    )
     from webapp.services.passwords import hash_password
 
     app = create_app()
     now = datetime.now(UTC)
     with app.app_context():
         s = db.session
-        group = Group(name="Bench", slug="bench", created_at=now, payment_methods=["cash", "cheque", "card"])
+        group = Group(
+            name="Bench", slug="bench", created_at=now, payment_methods=["cash", "cheque", "card"]
+        )
         s.add(group)
         s.flush()
         place = Place(group_id=group.id, name="Hall")
@@ -60,23 +86,49 @@ def build(instance: Path) -> int:
         catalogue = Catalogue(group_id=group.id, producer=producer, name="Tout")
         s.add_all([place, producer, catalogue])
         s.flush()
-        products = [Product(catalogue_id=catalogue.id, name=f"Produit {i}", price_cents=150 + i * 7,
-                            vat_rate=Decimal("5.5")) for i in range(40)]
+        products = [
+            Product(
+                catalogue_id=catalogue.id,
+                name=f"Produit {i}",
+                price_cents=150 + i * 7,
+                vat_rate=Decimal("5.5"),
+            )
+            for i in range(40)
+        ]
         s.add_all(products)
-        coordinator = User(email="coord@bench.test", first_name="Claire", last_name="Coord",
-                           password_hash=hash_password(PASSWORD), created_at=now)
+        coordinator = User(
+            email="coord@bench.test",
+            first_name="Claire",
+            last_name="Coord",
+            password_hash=hash_password(PASSWORD),
+            created_at=now,
+        )
         s.add(coordinator)
         s.flush()
-        s.add(Membership(user_id=coordinator.id, group_id=group.id, role="coordinator", created_at=now))
-        d = Distribution(group_id=group.id, place_id=place.id, orders_open_at=now - timedelta(days=5),
-                         orders_close_at=now - timedelta(hours=1), starts_at=now + timedelta(hours=2),
-                         ends_at=now + timedelta(hours=4))
+        s.add(
+            Membership(
+                user_id=coordinator.id, group_id=group.id, role="coordinator", created_at=now
+            )
+        )
+        d = Distribution(
+            group_id=group.id,
+            place_id=place.id,
+            orders_open_at=now - timedelta(days=5),
+            orders_close_at=now - timedelta(hours=1),
+            starts_at=now + timedelta(hours=2),
+            ends_at=now + timedelta(hours=4),
+        )
         d.catalogues = [catalogue]
         s.add(d)
         s.flush()
         for i in range(BASKETS):
-            user = User(email=f"m{i}@bench.test", first_name=f"Prénom{i}", last_name=f"Nom{i:03d}",
-                        phone="06 12 34 56 78", created_at=now)
+            user = User(
+                email=f"m{i}@bench.test",
+                first_name=f"Prénom{i}",
+                last_name=f"Nom{i:03d}",
+                phone="06 12 34 56 78",
+                created_at=now,
+            )
             s.add(user)
             s.flush()
             s.add(Membership(user_id=user.id, group_id=group.id, created_at=now))
@@ -85,8 +137,16 @@ def build(instance: Path) -> int:
             s.flush()
             for k in range(5):
                 p = products[(i + k * 7) % len(products)]
-                s.add(OrderLine(basket_id=basket.id, product_id=p.id, quantity=Decimal(1 + k % 2),
-                                unit_price_cents=p.price_cents, vat_rate=p.vat_rate, updated_at=now))
+                s.add(
+                    OrderLine(
+                        basket_id=basket.id,
+                        product_id=p.id,
+                        quantity=Decimal(1 + k % 2),
+                        unit_price_cents=p.price_cents,
+                        vat_rate=p.vat_rate,
+                        updated_at=now,
+                    )
+                )
         s.commit()
         return d.id
 
@@ -103,18 +163,32 @@ def measure_server(port: int, distribution_id: int) -> dict:
     snapshot = json.loads(data)
     baskets = snapshot["baskets"]
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    events = [{"id": str(uuid.uuid4()), "device_id": "bench-tablet", "kind": kind, "basket_id": b["id"],
-               "recorded_at": now, "payload": payload}
-              for b in baskets
-              for kind, payload in (("pickup", {"state": "taken"}),
-                                    ("payment", {"method": "cash", "amount_cents": b["due_cents"]}))]
+    events = [
+        {
+            "id": str(uuid.uuid4()),
+            "device_id": "bench-tablet",
+            "kind": kind,
+            "basket_id": b["id"],
+            "recorded_at": now,
+            "payload": payload,
+        }
+        for b in baskets
+        for kind, payload in (
+            ("pickup", {"state": "taken"}),
+            ("payment", {"method": "cash", "amount_cents": b["due_cents"]}),
+        )
+    ]
     batch_timings = []
     for chunk in (events[:1000], events[:1000]):  # the second time: all duplicates
         body = json.dumps({"device_id": "bench-tablet", "cursor": None, "events": chunk})
         start = time.perf_counter()
-        status, answer = client.request("POST", f"/api/distributions/{distribution_id}/events",
-                                        None, headers={"X-CSRFToken": client.csrf,
-                                                       "Content-Type": "application/json"}, raw=body)
+        status, answer = client.request(
+            "POST",
+            f"/api/distributions/{distribution_id}/events",
+            None,
+            headers={"X-CSRFToken": client.csrf, "Content-Type": "application/json"},
+            raw=body,
+        )
         batch_timings.append((time.perf_counter() - start) * 1000)
         assert status == 200, (status, answer[:200])
     results = json.loads(answer)["results"]
@@ -136,7 +210,9 @@ def measure_browser(port: int, distribution_id: int) -> dict:
     base = f"http://127.0.0.1:{port}"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1024, "height": 768}, base_url=base, locale="fr-FR")
+        context = browser.new_context(
+            viewport={"width": 1024, "height": 768}, base_url=base, locale="fr-FR"
+        )
         page = context.new_page()
         page.goto("/login")
         page.fill("#email", "coord@bench.test")
@@ -155,12 +231,15 @@ def measure_browser(port: int, distribution_id: int) -> dict:
         searches = []
         for text in ("Nom1", "Nom12", "42", "Prénom3", "Nom499"):
             page.fill("#search", "")
-            searches.append(page.evaluate(
-                """(text) => { const input = document.getElementById('search');
+            searches.append(
+                page.evaluate(
+                    """(text) => { const input = document.getElementById('search');
                    const start = performance.now(); input.value = text;
                    input.dispatchEvent(new Event('input'));
                    return new Promise(r => requestAnimationFrame(() => r(performance.now() - start))); }""",
-                text))
+                    text,
+                )
+            )
         browser.close()
     return {
         "usable_from_cache_offline_ms_median": round(statistics.median(loads), 1),
@@ -175,9 +254,21 @@ def main() -> None:
     distribution_id = build(instance)
     port = _port()
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
-         "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning", "webapp:create_app()"],
-        cwd=ROOT, env=os.environ.copy())
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "webapp:create_app()",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+    )
     try:
         for _ in range(100):
             try:
@@ -190,8 +281,12 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(10)
-    results["targets"] = {"snapshot_gzip_bytes": 150_000, "usable_from_cache_ms": 1000,
-                          "search_ms": 50, "batch_1000_events_ms": 1000}
+    results["targets"] = {
+        "snapshot_gzip_bytes": 150_000,
+        "usable_from_cache_ms": 1000,
+        "search_ms": 50,
+        "batch_1000_events_ms": 1000,
+    }
     out = ROOT / "bench" / "results" / "sheet.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

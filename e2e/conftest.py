@@ -50,14 +50,33 @@ class Server:
         }
 
     def flask(self, *args: str) -> None:
-        subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", *args],
-                       cwd=ROOT, env=self.env, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "webapp", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "webapp", "run", "--port", str(self.port),
-             "--host", "127.0.0.1", "--with-threads"],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=open(self.instance / "server.log", "ab"),
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "--app",
+                "webapp",
+                "run",
+                "--port",
+                str(self.port),
+                "--host",
+                "127.0.0.1",
+                "--with-threads",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.instance / "server.log", "ab"),
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -66,7 +85,9 @@ class Server:
                 return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError("server did not start: " + (self.instance / "server.log").read_text()[-2000:])
+        raise RuntimeError(
+            "server did not start: " + (self.instance / "server.log").read_text()[-2000:]
+        )
 
     def stop(self) -> None:
         if self.process:
@@ -98,8 +119,9 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture
 def phone(browser, base_url):
-    context = browser.new_context(viewport=PHONE, base_url=base_url, locale="fr-FR",
-                                  has_touch=True, is_mobile=True)
+    context = browser.new_context(
+        viewport=PHONE, base_url=base_url, locale="fr-FR", has_touch=True, is_mobile=True
+    )
     yield context
     context.close()
 

@@ -34,7 +34,9 @@ def test_coordinator_cycle(browser, base_url, server):
     with sqlite3.connect(server.instance / "e2e.sqlite3") as db:
         distribution_id = db.execute("SELECT max(id) FROM distributions").fetchone()[0]
 
-    member = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base_url, locale="fr-FR")
+    member = browser.new_context(
+        viewport={"width": 390, "height": 844}, base_url=base_url, locale="fr-FR"
+    )
     shop = member.new_page()
     login(shop, "member@demo.test")
     shop.goto(f"/distributions/{distribution_id}/shop")
@@ -46,10 +48,15 @@ def test_coordinator_cycle(browser, base_url, server):
 
     with sqlite3.connect(server.instance / "e2e.sqlite3") as db:  # the close passes
         past = (datetime.now(UTC) - timedelta(minutes=1)).replace(tzinfo=None).isoformat(sep=" ")
-        db.execute("UPDATE distributions SET orders_close_at = ? WHERE id = ?", (past, distribution_id))
+        db.execute(
+            "UPDATE distributions SET orders_close_at = ? WHERE id = ?", (past, distribution_id)
+        )
 
     page.goto(f"/distributions/{distribution_id}/summary")
-    summary = page.locator("section.purchase-order", has=page.get_by_role("heading", name=re.compile("Ferme des Quatre Saisons")))
+    summary = page.locator(
+        "section.purchase-order",
+        has=page.get_by_role("heading", name=re.compile("Ferme des Quatre Saisons")),
+    )
     expect(summary.get_by_role("cell", name="Poireaux")).to_be_visible()
 
     page.goto("/catalogues/")
@@ -62,12 +69,16 @@ def test_coordinator_cycle(browser, base_url, server):
     expect(page.get_by_text("1 ligne d’un produit indisponible")).to_be_visible()
     expect(page.locator("li.unavailable", has_text="Poireaux")).to_be_visible()
     page.get_by_role("button", name="Retirer les produits indisponibles des commandes").click()
-    expect(page.get_by_text("1 ligne(s) de produits indisponibles retirée(s) des commandes.")).to_be_visible()
+    expect(
+        page.get_by_text("1 ligne(s) de produits indisponibles retirée(s) des commandes.")
+    ).to_be_visible()
 
     page.goto(f"/distributions/{distribution_id}/signin")
     with page.expect_download() as download_info:
-        page.evaluate("(href) => { const a = document.createElement('a'); a.href = href; a.download = 'x.pdf'; document.body.appendChild(a); a.click(); }",
-                      f"/distributions/{distribution_id}/signin.pdf")
+        page.evaluate(
+            "(href) => { const a = document.createElement('a'); a.href = href; a.download = 'x.pdf'; document.body.appendChild(a); a.click(); }",
+            f"/distributions/{distribution_id}/signin.pdf",
+        )
     data = open(download_info.value.path(), "rb").read()
     assert data.startswith(b"%PDF")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
@@ -82,11 +93,16 @@ def test_coordinator_cycle(browser, base_url, server):
 def test_coordinator_validates_yesterday_and_the_member_sees_the_balance(browser, base_url, server):
     with sqlite3.connect(server.instance / "e2e.sqlite3") as db:
         distribution_id = db.execute(
-            "SELECT id FROM distributions WHERE ends_at < datetime('now') AND validated_at IS NULL").fetchone()[0]
-        events = db.execute("SELECT count(*) FROM sheet_events WHERE distribution_id = ?", (distribution_id,)).fetchone()[0]
+            "SELECT id FROM distributions WHERE ends_at < datetime('now') AND validated_at IS NULL"
+        ).fetchone()[0]
+        events = db.execute(
+            "SELECT count(*) FROM sheet_events WHERE distribution_id = ?", (distribution_id,)
+        ).fetchone()[0]
     assert events > 0  # the demo tablet recorded yesterday's pickups and payments
 
-    member = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base_url, locale="fr-FR")
+    member = browser.new_context(
+        viewport={"width": 390, "height": 844}, base_url=base_url, locale="fr-FR"
+    )
     phone = member.new_page()
     login(phone, "member@demo.test")
     before = phone.locator(".balance-card .balance").inner_text()
@@ -101,7 +117,9 @@ def test_coordinator_validates_yesterday_and_the_member_sees_the_balance(browser
     row.get_by_text("Corriger").click()
     due = row.locator("td").nth(2).inner_text()
     paid = row.locator("td").nth(3).inner_text().split("\n")[0]
-    row.get_by_role("textbox", name="Paiement", exact=True).fill(due.replace("\u202f", "").replace("\xa0€", "").replace(" €", ""))
+    row.get_by_role("textbox", name="Paiement", exact=True).fill(
+        due.replace("\u202f", "").replace("\xa0€", "").replace(" €", "")
+    )
     if paid.startswith("0,00"):
         row.get_by_role("button", name="Enregistrer le paiement").click()
     else:  # already paid on the tablet: record a 1 € extra to see it in the balance

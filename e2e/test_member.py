@@ -11,7 +11,9 @@ from .conftest import login, watch_console
 
 def _open_distribution_id(page) -> int:
     page.goto("/")
-    href = page.get_by_role("button", name=re.compile("Commander|Modifier ma commande")).first.get_attribute("href")
+    href = page.get_by_role(
+        "button", name=re.compile("Commander|Modifier ma commande")
+    ).first.get_attribute("href")
     return int(re.search(r"/distributions/(\d+)/shop", href).group(1))
 
 
@@ -40,7 +42,9 @@ def test_wrong_password_shows_one_neutral_message(phone):
     expect(page.get_by_text("E-mail inconnu ou mot de passe incorrect.")).to_be_visible()
 
 
-def test_member_orders_three_products_changes_one_and_finds_the_order_after_reload(phone, console_errors):
+def test_member_orders_three_products_changes_one_and_finds_the_order_after_reload(
+    phone, console_errors
+):
     page = phone.new_page()
     watch_console(page, console_errors)
     login(page, "member@demo.test")
@@ -54,11 +58,15 @@ def test_member_orders_three_products_changes_one_and_finds_the_order_after_relo
         before = total.inner_text()
         row.get_by_role("button", name=f"Un de plus : {name}").click()
         expect(total).not_to_have_text(before)
-    bread = page.locator(".product", has=page.get_by_role("heading", name="Pain de campagne", exact=True))
+    bread = page.locator(
+        ".product", has=page.get_by_role("heading", name="Pain de campagne", exact=True)
+    )
     before = total.inner_text()
     bread.get_by_role("button", name="Un de plus : Pain de campagne").click()
     expect(total).not_to_have_text(before)
-    expect(bread.get_by_role("textbox", name="Quantité de Pain de campagne")).to_have_value(re.compile(r"^[1-9]"))
+    expect(bread.get_by_role("textbox", name="Quantité de Pain de campagne")).to_have_value(
+        re.compile(r"^[1-9]")
+    )
     after = _euros(total.inner_text())
     assert after > start
 
@@ -84,36 +92,52 @@ def test_after_the_close_the_page_refuses_changes(phone, server):
     distribution_id = _open_distribution_id(page)
     page.goto(f"/distributions/{distribution_id}/shop")
     db = sqlite3.connect(server.instance / "e2e.sqlite3")
-    (saved,) = db.execute("SELECT orders_close_at FROM distributions WHERE id = ?", (distribution_id,)).fetchone()
+    (saved,) = db.execute(
+        "SELECT orders_close_at FROM distributions WHERE id = ?", (distribution_id,)
+    ).fetchone()
     past = (datetime.now(UTC) - timedelta(minutes=1)).replace(tzinfo=None).isoformat(sep=" ")
     try:
-        db.execute("UPDATE distributions SET orders_close_at = ? WHERE id = ?", (past, distribution_id))
+        db.execute(
+            "UPDATE distributions SET orders_close_at = ? WHERE id = ?", (past, distribution_id)
+        )
         db.commit()
         name = "Baguette tradition"
         row = page.locator(".product", has=page.get_by_role("heading", name=name, exact=True))
         row.get_by_role("button", name=f"Un de plus : {name}").click()
         expect(page.get_by_text(re.compile("Commandes fermées le"))).to_be_visible()
         page.reload()
-        expect(page.get_by_text("Les commandes sont fermées : votre panier ne peut plus changer.")).to_be_visible()
+        expect(
+            page.get_by_text("Les commandes sont fermées : votre panier ne peut plus changer.")
+        ).to_be_visible()
         expect(page.get_by_role("button", name=f"Un de plus : {name}")).to_have_count(0)
     finally:
-        db.execute("UPDATE distributions SET orders_close_at = ? WHERE id = ?", (saved, distribution_id))
+        db.execute(
+            "UPDATE distributions SET orders_close_at = ? WHERE id = ?", (saved, distribution_id)
+        )
         db.commit()
         db.close()
 
 
 def test_the_shop_works_without_javascript(browser, base_url):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base_url,
-                                  locale="fr-FR", java_script_enabled=False)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        base_url=base_url,
+        locale="fr-FR",
+        java_script_enabled=False,
+    )
     page = context.new_page()
     login(page, "member@demo.test")
     page.goto("/")
-    href = page.get_by_role("button", name=re.compile("Commander|Modifier ma commande")).first.get_attribute("href")
+    href = page.get_by_role(
+        "button", name=re.compile("Commander|Modifier ma commande")
+    ).first.get_attribute("href")
     page.goto(href)
     field = page.get_by_role("textbox", name="Quantité de Pain complet")
     start = int(field.input_value())
     page.get_by_role("button", name="Un de plus : Pain complet").click()
     page.wait_for_load_state()
     expect(page.get_by_text("Votre commande est enregistrée.")).to_be_visible()
-    expect(page.get_by_role("textbox", name="Quantité de Pain complet")).to_have_value(str(start + 1))
+    expect(page.get_by_role("textbox", name="Quantité de Pain complet")).to_have_value(
+        str(start + 1)
+    )
     context.close()

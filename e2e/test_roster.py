@@ -13,8 +13,13 @@ TABLET = {"width": 1024, "height": 768}
 def test_sign_up_for_a_role_and_see_it_on_the_sheet(browser, base_url, server):
     with sqlite3.connect(server.instance / "e2e.sqlite3") as db:
         group_id = db.execute("SELECT id FROM groups").fetchone()[0]
-        db.execute("INSERT OR IGNORE INTO duty_roles (group_id, name, needed) VALUES (?, 'caisse', 2)", (group_id,))
-    member = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base_url, locale="fr-FR")
+        db.execute(
+            "INSERT OR IGNORE INTO duty_roles (group_id, name, needed) VALUES (?, 'caisse', 2)",
+            (group_id,),
+        )
+    member = browser.new_context(
+        viewport={"width": 390, "height": 844}, base_url=base_url, locale="fr-FR"
+    )
     page = member.new_page()
     login(page, "member@demo.test")
     page.goto("/roster/")
@@ -25,9 +30,13 @@ def test_sign_up_for_a_role_and_see_it_on_the_sheet(browser, base_url, server):
 
     with sqlite3.connect(server.instance / "e2e.sqlite3") as db:
         distribution_id = db.execute(
-            "SELECT distribution_id FROM duty_assignments WHERE role_name = 'caisse'").fetchone()[0]
-        db.execute("UPDATE distributions SET orders_close_at = datetime('now', '-1 minute') WHERE id = ? "
-                   "AND orders_close_at > datetime('now')", (distribution_id,))
+            "SELECT distribution_id FROM duty_assignments WHERE role_name = 'caisse'"
+        ).fetchone()[0]
+        db.execute(
+            "UPDATE distributions SET orders_close_at = datetime('now', '-1 minute') WHERE id = ? "
+            "AND orders_close_at > datetime('now')",
+            (distribution_id,),
+        )
     coordinator = browser.new_context(viewport=TABLET, base_url=base_url, locale="fr-FR")
     sheet = coordinator.new_page()
     login(sheet, "coordinator@demo.test")
@@ -46,17 +55,27 @@ def test_the_service_worker_shows_a_pushed_notification(browser, base_url):
     page.evaluate("navigator.serviceWorker.ready")
     cdp = context.new_cdp_session(page)
     registrations = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda e: registrations.extend(e["registrations"]),
+    )
     cdp.send("ServiceWorker.enable")
     page.wait_for_timeout(500)
     registration = next(r for r in registrations if r["scopeURL"].startswith(base_url))
-    cdp.send("ServiceWorker.deliverPushMessage", {
-        "origin": base_url, "registrationId": registration["registrationId"],
-        "data": '{"title": "Les commandes sont ouvertes", "body": "Commandez vite", "url": "/"}'})
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": base_url,
+            "registrationId": registration["registrationId"],
+            "data": '{"title": "Les commandes sont ouvertes", "body": "Commandez vite", "url": "/"}',
+        },
+    )
     shown = []
     for _ in range(20):
-        shown = page.evaluate("navigator.serviceWorker.ready.then(r => r.getNotifications())"
-                              ".then(list => list.map(n => n.title + '|' + n.body))")
+        shown = page.evaluate(
+            "navigator.serviceWorker.ready.then(r => r.getNotifications())"
+            ".then(list => list.map(n => n.title + '|' + n.body))"
+        )
         if shown:
             break
         page.wait_for_timeout(200)

@@ -22,8 +22,10 @@ def closed_distribution(server) -> int:
 
 def stored_events(server, distribution_id) -> list[tuple]:
     with db(server) as conn:
-        return conn.execute("SELECT id, kind, basket_id FROM sheet_events WHERE distribution_id = ?",
-                            (distribution_id,)).fetchall()
+        return conn.execute(
+            "SELECT id, kind, basket_id FROM sheet_events WHERE distribution_id = ?",
+            (distribution_id,),
+        ).fetchall()
 
 
 def open_sheet(page, distribution_id):
@@ -52,7 +54,9 @@ def collect(page, number: int):
     page.locator(".pay-button").first.click()
     expect(page.locator(".detail-money .remaining")).to_have_text("0,00\u00a0€")
     sign(page)
-    expect(page.locator(f'.basket-row:has(.basket-number:text-is("#{number}")) .basket-state')).to_have_text("Récupéré")
+    expect(
+        page.locator(f'.basket-row:has(.basket-number:text-is("#{number}")) .basket-state')
+    ).to_have_text("Récupéré")
 
 
 def pending(page) -> int:
@@ -65,7 +69,9 @@ def wait_synced(page):
 
 @pytest.fixture
 def tablet(browser, base_url):
-    context = browser.new_context(viewport=TABLET, base_url=base_url, locale="fr-FR", has_touch=True)
+    context = browser.new_context(
+        viewport=TABLET, base_url=base_url, locale="fr-FR", has_touch=True
+    )
     yield context
     context.close()
 
@@ -83,7 +89,9 @@ def test_offline_reload_collect_five_reopen_from_cache_then_sync_exactly_once(ta
     for number in (1, 2, 3, 4, 5):
         collect(page, number)
     assert pending(page) == 15
-    second = tablet.new_page()  # a new tab, still offline: the page and its data come from the cache
+    second = (
+        tablet.new_page()
+    )  # a new tab, still offline: the page and its data come from the cache
     second.goto(f"/distributions/{d}/sheet")
     second.wait_for_selector("body[data-ready=true]")
     expect(second.locator("#collected-count")).to_have_text("5 / 32")
@@ -104,7 +112,9 @@ def test_offline_reload_collect_five_reopen_from_cache_then_sync_exactly_once(ta
 
 def test_two_tablets_offline_then_converge(browser, base_url, server):
     d = closed_distribution(server)
-    contexts = [browser.new_context(viewport=TABLET, base_url=base_url, locale="fr-FR") for _ in range(2)]
+    contexts = [
+        browser.new_context(viewport=TABLET, base_url=base_url, locale="fr-FR") for _ in range(2)
+    ]
     pages = []
     for context in contexts:
         page = context.new_page()
@@ -122,7 +132,9 @@ def test_two_tablets_offline_then_converge(browser, base_url, server):
     for page in pages:
         for number in (10, 11):
             page.locator("#search").fill(str(number))
-            expect(page.locator(f'.basket-row:has(.basket-number:text-is("#{number}")) .basket-state')).to_have_text("Récupéré", timeout=15_000)
+            expect(
+                page.locator(f'.basket-row:has(.basket-number:text-is("#{number}")) .basket-state')
+            ).to_have_text("Récupéré", timeout=15_000)
     for context in contexts:
         context.close()
 
@@ -134,8 +146,14 @@ def test_browser_restart_while_offline_keeps_every_action(playwright, server, ba
 
     def launch():
         return playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, viewport=TABLET,
-            base_url=base_url, locale="fr-FR", headless=True)
+            profile,
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            viewport=TABLET,
+            base_url=base_url,
+            locale="fr-FR",
+            headless=True,
+        )
 
     context = launch()
     page = context.new_page()
@@ -151,7 +169,9 @@ def test_browser_restart_while_offline_keeps_every_action(playwright, server, ba
     page.goto(f"/distributions/{d}/sheet")
     page.wait_for_selector("body[data-ready=true]")
     page.locator("#search").fill("20")
-    expect(page.locator('.basket-row:has(.basket-number:text-is("#20")) .basket-state')).to_have_text("Récupéré")
+    expect(
+        page.locator('.basket-row:has(.basket-number:text-is("#20")) .basket-state')
+    ).to_have_text("Récupéré")
     # (Chromium's Background Sync may already have sent them from the service worker.)
     context.set_offline(False)
     wait_synced(page)
@@ -199,12 +219,22 @@ def test_background_sync_sends_the_outbox_with_the_page_closed(browser, base_url
     context.set_offline(False)
     cdp = context.new_cdp_session(helper)
     registrations = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda e: registrations.extend(e["registrations"]),
+    )
     cdp.send("ServiceWorker.enable")
     helper.wait_for_timeout(300)
     registration = next(r for r in registrations if r["scopeURL"].startswith(base_url))
-    cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": base_url, "registrationId": registration["registrationId"],
-                                                 "tag": "sheet-sync-e2e", "lastChance": False})
+    cdp.send(
+        "ServiceWorker.dispatchSyncEvent",
+        {
+            "origin": base_url,
+            "registrationId": registration["registrationId"],
+            "tag": "sheet-sync-e2e",
+            "lastChance": False,
+        },
+    )
     deadline = 50
     while len(stored_events(server, d)) < before + 3 and deadline:
         helper.wait_for_timeout(200)

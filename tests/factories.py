@@ -32,9 +32,14 @@ def _password_hash() -> str:
 
 def group(session, *, now: datetime, name: str | None = None, **kw) -> Group:
     n = next(_seq)
-    g = Group(name=name or f"Groupe {n}", slug=f"groupe-{n}", created_at=now,
-              payment_methods=kw.pop("payment_methods", ["cash", "cheque", "card"]),
-              vat_rates=["5.5", "20"], **kw)
+    g = Group(
+        name=name or f"Groupe {n}",
+        slug=f"groupe-{n}",
+        created_at=now,
+        payment_methods=kw.pop("payment_methods", ["cash", "cheque", "card"]),
+        vat_rates=["5.5", "20"],
+        **kw,
+    )
     session.add(g)
     session.commit()
     return g
@@ -60,54 +65,102 @@ def user(session, *, now: datetime, group: Group | None = None, role: str = "mem
 
 
 def catalogue(session, *, group: Group, name: str = "Légumes", producer_user: User | None = None):
-    producer = Producer(name=f"Ferme {next(_seq)}", created_in_group_id=group.id,
-                        user_id=producer_user.id if producer_user else None)
+    producer = Producer(
+        name=f"Ferme {next(_seq)}",
+        created_in_group_id=group.id,
+        user_id=producer_user.id if producer_user else None,
+    )
     c = Catalogue(group_id=group.id, producer=producer, name=name)
     session.add_all([producer, c])
     session.commit()
     return c
 
 
-def product(session, *, catalogue: Catalogue, name: str | None = None, price_cents: int = 250,
-            vat_rate: Decimal = Decimal("5.5"), stock: Decimal | None = None, **kw) -> Product:
-    p = Product(catalogue_id=catalogue.id, name=name or f"Produit {next(_seq)}", unit=kw.pop("unit", "piece"),
-                price_cents=price_cents, vat_rate=vat_rate, stock=stock, active=kw.pop("active", True), **kw)
+def product(
+    session,
+    *,
+    catalogue: Catalogue,
+    name: str | None = None,
+    price_cents: int = 250,
+    vat_rate: Decimal = Decimal("5.5"),
+    stock: Decimal | None = None,
+    **kw,
+) -> Product:
+    p = Product(
+        catalogue_id=catalogue.id,
+        name=name or f"Produit {next(_seq)}",
+        unit=kw.pop("unit", "piece"),
+        price_cents=price_cents,
+        vat_rate=vat_rate,
+        stock=stock,
+        active=kw.pop("active", True),
+        **kw,
+    )
     session.add(p)
     session.commit()
     return p
 
 
-def distribution(session, *, group: Group, now: datetime, state: str = "open",
-                 catalogues: list[Catalogue] | None = None) -> Distribution:
+def distribution(
+    session,
+    *,
+    group: Group,
+    now: datetime,
+    state: str = "open",
+    catalogues: list[Catalogue] | None = None,
+) -> Distribution:
     """A distribution whose status at `now` is `state`."""
     hour = timedelta(hours=1)
     day = timedelta(days=1)
     starts = {
-        "scheduled": now + 10 * day, "open": now + 5 * day, "closed": now + 3 * hour,
-        "distributing": now - hour, "distributed": now - day, "validated": now - 7 * day,
+        "scheduled": now + 10 * day,
+        "open": now + 5 * day,
+        "closed": now + 3 * hour,
+        "distributing": now - hour,
+        "distributed": now - day,
+        "validated": now - 7 * day,
     }[state]
     close = {"open": now + 2 * day, "closed": now - hour}.get(state, starts - 2 * day)
     opens = now + day if state == "scheduled" else min(close - 5 * day, now - day)
     place = Place(group_id=group.id, name="Préau")
     session.add(place)
     session.flush()
-    d = Distribution(group_id=group.id, place_id=place.id, starts_at=starts,
-                     ends_at=starts + 2 * hour, orders_open_at=opens, orders_close_at=close,
-                     validated_at=now - 6 * day if state == "validated" else None)
+    d = Distribution(
+        group_id=group.id,
+        place_id=place.id,
+        starts_at=starts,
+        ends_at=starts + 2 * hour,
+        orders_open_at=opens,
+        orders_close_at=close,
+        validated_at=now - 6 * day if state == "validated" else None,
+    )
     d.catalogues = list(catalogues or [])
     session.add(d)
     session.commit()
     return d
 
 
-def order(session, *, distribution: Distribution, user: User, now: datetime,
-          lines: list[tuple[Product, Decimal]]):
+def order(
+    session,
+    *,
+    distribution: Distribution,
+    user: User,
+    now: datetime,
+    lines: list[tuple[Product, Decimal]],
+):
     """A basket with lines at the products' current prices."""
     basket = get_or_create_basket(session, distribution, user, now=now)
     for prod, quantity in lines:
-        session.add(OrderLine(basket_id=basket.id, product_id=prod.id, quantity=Decimal(quantity),
-                              unit_price_cents=prod.price_cents, vat_rate=prod.vat_rate,
-                              updated_at=now))
+        session.add(
+            OrderLine(
+                basket_id=basket.id,
+                product_id=prod.id,
+                quantity=Decimal(quantity),
+                unit_price_cents=prod.price_cents,
+                vat_rate=prod.vat_rate,
+                updated_at=now,
+            )
+        )
     session.commit()
     return basket
 

@@ -18,31 +18,55 @@ from .conftest import csrf_token
 @pytest.fixture
 def day(session, now):
     group = factories.group(session, now=now, payment_methods=["cash", "cheque"])
-    coordinator = factories.user(session, now=now, group=group, role="coordinator", email="c@example.test")
+    coordinator = factories.user(
+        session, now=now, group=group, role="coordinator", email="c@example.test"
+    )
     volunteer = factories.user(session, now=now, group=group, email="v@example.test")
     member = factories.user(session, now=now, group=group, email="m@example.test", first_name="Léa")
     catalogue = factories.catalogue(session, group=group)
     bread = factories.product(session, catalogue=catalogue, name="Pain", price_cents=450)
     eggs = factories.product(session, catalogue=catalogue, name="Œufs", price_cents=320)
-    d = factories.distribution(session, group=group, now=now, state="closed", catalogues=[catalogue])
-    basket = factories.order(session, distribution=d, user=member, now=now, lines=[(bread, 2), (eggs, 1)])
-    session.add(DutyAssignment(distribution_id=d.id, user_id=volunteer.id, role_name="accueil", created_at=now))
+    d = factories.distribution(
+        session, group=group, now=now, state="closed", catalogues=[catalogue]
+    )
+    basket = factories.order(
+        session, distribution=d, user=member, now=now, lines=[(bread, 2), (eggs, 1)]
+    )
+    session.add(
+        DutyAssignment(
+            distribution_id=d.id, user_id=volunteer.id, role_name="accueil", created_at=now
+        )
+    )
     session.commit()
-    return dict(group=group, d=d, basket=basket, member=member, lines=[l.id for l in basket.lines],
-                coordinator=coordinator)
+    return dict(
+        group=group,
+        d=d,
+        basket=basket,
+        member=member,
+        lines=[line.id for line in basket.lines],
+        coordinator=coordinator,
+    )
 
 
 def event(basket_id, kind="payment", payload=None, **kw):
-    return {"id": str(uuid.uuid4()), "device_id": kw.get("device", "tab-A"), "kind": kind,
-            "basket_id": basket_id, "recorded_at": kw.get("at", "2026-11-24T09:59:00Z"),
-            "payload": payload if payload is not None else {"method": "cash", "amount_cents": 1220}}
+    return {
+        "id": str(uuid.uuid4()),
+        "device_id": kw.get("device", "tab-A"),
+        "kind": kind,
+        "basket_id": basket_id,
+        "recorded_at": kw.get("at", "2026-11-24T09:59:00Z"),
+        "payload": payload if payload is not None else {"method": "cash", "amount_cents": 1220},
+    }
 
 
 def send(client, d, events, *, device="tab-A", cursor=None, token=None):
     token = token or csrf_token(client)
-    return client.post(f"/api/distributions/{d.id}/events", data=json.dumps(
-        {"device_id": device, "cursor": cursor, "events": events}),
-        content_type="application/json", headers={"X-CSRFToken": token})
+    return client.post(
+        f"/api/distributions/{d.id}/events",
+        data=json.dumps({"device_id": device, "cursor": cursor, "events": events}),
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
 
 
 def stored(session):
@@ -60,8 +84,15 @@ def test_snapshot_follows_the_contract(client, auth, day):
     assert set(basket) >= {"id", "number", "member", "lines", "due_cents", "balance_cents"}
     assert basket["due_cents"] == 1220
     assert set(basket["member"]) >= {"id", "name", "phone"}
-    assert set(basket["lines"][0]) >= {"id", "product", "unit", "quantity", "unit_price_cents",
-                                       "total_cents", "available"}
+    assert set(basket["lines"][0]) >= {
+        "id",
+        "product",
+        "unit",
+        "quantity",
+        "unit_price_cents",
+        "total_cents",
+        "available",
+    }
 
 
 def test_batch_results_one_per_event_and_replay_is_harmless(client, auth, session, day):
@@ -90,7 +121,9 @@ def test_one_bad_event_never_loses_the_others(client, auth, session, now, day):
     other_group = factories.group(session, now=now)
     foreign = factories.distribution(session, group=other_group, now=now, state="closed")
     stranger = factories.user(session, now=now, group=other_group)
-    foreign_basket = factories.order(session, distribution=foreign, user=stranger, now=now, lines=[])
+    foreign_basket = factories.order(
+        session, distribution=foreign, user=stranger, now=now, lines=[]
+    )
     batch = [
         event(b),
         event(b, "teleport", {}),
@@ -106,20 +139,36 @@ def test_one_bad_event_never_loses_the_others(client, auth, session, now, day):
     results = send(client, day["d"], batch).get_json()["results"]
     assert [r["status"] for r in results] == ["accepted"] + ["rejected"] * 8 + ["accepted"]
     assert [r.get("reason") for r in results[1:9]] == [
-        "unknown_kind", "unknown_basket", "amount_out_of_range", "amount_out_of_range",
-        "signature_too_large", "recorded_in_the_future", "unknown_payment_method", "not_an_object"]
+        "unknown_kind",
+        "unknown_basket",
+        "amount_out_of_range",
+        "amount_out_of_range",
+        "signature_too_large",
+        "recorded_in_the_future",
+        "unknown_payment_method",
+        "not_an_object",
+    ]
     assert stored(session) == 2
 
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [("not json", 400), ("[]", 400), ('{"device_id": "a", "events": {}}', 400),
-     ('{"device_id": "", "events": []}', 400), ('{"device_id": "a", "events": [], "cursor": "x"}', 400)],
+    [
+        ("not json", 400),
+        ("[]", 400),
+        ('{"device_id": "a", "events": {}}', 400),
+        ('{"device_id": "", "events": []}', 400),
+        ('{"device_id": "a", "events": [], "cursor": "x"}', 400),
+    ],
 )
 def test_malformed_batches_get_a_clear_400(client, auth, day, body, status):
     auth.login("c@example.test")
-    response = client.post(f"/api/distributions/{day['d'].id}/events", data=body,
-                           content_type="application/json", headers={"X-CSRFToken": csrf_token(client)})
+    response = client.post(
+        f"/api/distributions/{day['d'].id}/events",
+        data=body,
+        content_type="application/json",
+        headers={"X-CSRFToken": csrf_token(client)},
+    )
     assert response.status_code == status
     assert "error" in response.get_json()
 
@@ -132,8 +181,11 @@ def test_a_batch_over_the_limit_is_refused(client, auth, day):
 
 def test_without_csrf_token_nothing_is_stored(client, auth, session, day):
     auth.login("c@example.test")
-    response = client.post(f"/api/distributions/{day['d'].id}/events", data=json.dumps(
-        {"device_id": "a", "events": [event(day["basket"].id)]}), content_type="application/json")
+    response = client.post(
+        f"/api/distributions/{day['d'].id}/events",
+        data=json.dumps({"device_id": "a", "events": [event(day["basket"].id)]}),
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert stored(session) == 0
 
@@ -142,7 +194,9 @@ def test_two_tablets_see_each_others_events_since_their_cursor(client, auth, day
     auth.login("c@example.test")
     b = day["basket"].id
     a1 = send(client, day["d"], [event(b, device="tab-A")], device="tab-A").get_json()
-    b1 = send(client, day["d"], [event(b, "note", {"text": "hello"}, device="tab-B")], device="tab-B").get_json()
+    b1 = send(
+        client, day["d"], [event(b, "note", {"text": "hello"}, device="tab-B")], device="tab-B"
+    ).get_json()
     assert [e["device_id"] for e in b1["events"]] == ["tab-A"]
     a2 = send(client, day["d"], [], device="tab-A", cursor=a1["cursor"]).get_json()
     assert [e["payload"] for e in a2["events"]] == [{"text": "hello"}]
@@ -182,7 +236,10 @@ def test_who_may_read_the_snapshot(client, auth, day, email, expected):
 def test_volunteer_access_ends_with_the_day(client, auth, session, now, day):
     d = day["d"]
     d.starts_at, d.ends_at = now - timedelta(days=3), now - timedelta(days=3) + timedelta(hours=2)
-    d.orders_close_at, d.orders_open_at = d.starts_at - timedelta(days=1), d.starts_at - timedelta(days=5)
+    d.orders_close_at, d.orders_open_at = (
+        d.starts_at - timedelta(days=1),
+        d.starts_at - timedelta(days=5),
+    )
     session.commit()
     auth.login("v@example.test")
     assert client.get(f"/api/distributions/{d.id}/sheet").status_code == 403
@@ -205,7 +262,9 @@ def _tablet_url(app, session, day, now):
 def test_tablet_link_opens_that_sheet_only(app, client, session, now, day):
     url, _ = _tablet_url(app, session, day, now)
     response = client.get(url)
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/distributions/{day['d'].id}/sheet")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"/distributions/{day['d'].id}/sheet"
+    )
     assert client.get(f"/api/distributions/{day['d'].id}/sheet").status_code == 200
     token = csrf_token(client, f"/distributions/{day['d'].id}/sheet")
     assert send(client, day["d"], [event(day["basket"].id)], token=token).status_code == 200
@@ -260,7 +319,9 @@ def test_snapshot_queries_do_not_grow_with_baskets(app, client, auth, session, n
     product = session.get(type(day["basket"].lines[0].product), day["basket"].lines[0].product_id)
     for _ in range(20):
         m = factories.user(session, now=now, group=day["group"])
-        factories.order(session, distribution=day["d"], user=m, now=now, lines=[(product, Decimal(1))])
+        factories.order(
+            session, distribution=day["d"], user=m, now=now, lines=[(product, Decimal(1))]
+        )
     assert _count_queries(app, client, path) == before
 
 

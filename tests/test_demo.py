@@ -37,7 +37,9 @@ def test_demo_orders_on_every_distribution_whose_orders_opened(demo, now):
 
 
 def test_volunteer_is_on_duty_at_the_closed_distribution(demo, now):
-    duty = demo.scalars(select(DutyAssignment).join(User).where(User.email == "volunteer@demo.test")).one()
+    duty = demo.scalars(
+        select(DutyAssignment).join(User).where(User.email == "volunteer@demo.test")
+    ).one()
     assert demo.get(Distribution, duty.distribution_id).status(now) == Status.CLOSED
 
 
@@ -55,7 +57,10 @@ def test_running_it_twice_changes_nothing(demo, now):
     assert before == after
 
 
-@pytest.mark.parametrize("email", ["coordinator@demo.test", "member@demo.test", "volunteer@demo.test", "producer@demo.test"])
+@pytest.mark.parametrize(
+    "email",
+    ["coordinator@demo.test", "member@demo.test", "volunteer@demo.test", "producer@demo.test"],
+)
 def test_demo_accounts_log_in(demo, auth, email):
     assert auth.login(email, DEMO_PASSWORD).status_code == 302
 

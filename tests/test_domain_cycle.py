@@ -53,7 +53,13 @@ def test_status_close_equal_to_start_goes_straight_to_distributing():
         (T0 + 2 * H, T0 + H, T0 + 2 * H, T0 + 3 * H, ["close_before_open"]),
         (T0, T0 + 3 * H, T0 + 2 * H, T0 + 4 * H, ["close_after_start"]),
         (T0, T0 + H, T0 + 2 * H, T0 + 2 * H, ["end_before_start"]),
-        (T0 + 9 * H, T0 + 5 * H, T0 + 2 * H, T0, ["close_before_open", "close_after_start", "end_before_start"]),
+        (
+            T0 + 9 * H,
+            T0 + 5 * H,
+            T0 + 2 * H,
+            T0,
+            ["close_before_open", "close_after_start", "end_before_start"],
+        ),
     ],
 )
 def test_check_window_lists_every_problem(open_, close, start, end, codes):

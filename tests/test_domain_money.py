@@ -86,8 +86,15 @@ def test_vat_breakdown_adds_up_to_the_basket_total(raw):
 
 @pytest.mark.parametrize(
     ("text", "cents"),
-    [("12", 1200), ("12,5", 1250), ("12.50", 1250), ("1 234,50", 123450), ("0,01", 1),
-     ("1\u202f234,50 €", 123450), ("0", 0)],
+    [
+        ("12", 1200),
+        ("12,5", 1250),
+        ("12.50", 1250),
+        ("1 234,50", 123450),
+        ("0,01", 1),
+        ("1\u202f234,50 €", 123450),
+        ("0", 0),
+    ],
 )
 def test_parse_amount(text, cents):
     assert parse_amount_cents(text) == cents
@@ -95,9 +102,15 @@ def test_parse_amount(text, cents):
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("abc", "not_a_number"), ("", "not_a_number"), ("1,234", "too_many_decimals"),
-     ("-5", "negative"), ("NaN", "not_a_number"), ("Infinity", "not_a_number"),
-     ("99999999", "too_large")],
+    [
+        ("abc", "not_a_number"),
+        ("", "not_a_number"),
+        ("1,234", "too_many_decimals"),
+        ("-5", "negative"),
+        ("NaN", "not_a_number"),
+        ("Infinity", "not_a_number"),
+        ("99999999", "too_large"),
+    ],
 )
 def test_parse_amount_refuses(text, code):
     with pytest.raises(AmountError) as error:
@@ -105,14 +118,22 @@ def test_parse_amount_refuses(text, code):
     assert str(error.value) == code
 
 
-@pytest.mark.parametrize(("text", "value"), [("2", D(2)), ("1,5", D("1.5")), ("0.250", D("0.25")), ("0", D(0))])
+@pytest.mark.parametrize(
+    ("text", "value"), [("2", D(2)), ("1,5", D("1.5")), ("0.250", D("0.25")), ("0", D(0))]
+)
 def test_parse_quantity(text, value):
     assert parse_quantity(text) == value
 
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("-1", "negative"), ("1e9", "too_large"), ("x", "not_a_number"), ("0.0001", "too_many_decimals"), ("nan", "not_a_number")],
+    [
+        ("-1", "negative"),
+        ("1e9", "too_large"),
+        ("x", "not_a_number"),
+        ("0.0001", "too_many_decimals"),
+        ("nan", "not_a_number"),
+    ],
 )
 def test_parse_quantity_refuses(text, code):
     with pytest.raises(AmountError) as error:

@@ -46,8 +46,18 @@ def void(n, target, **kw):
         ([line(1, 10, "partial", "0.5")], "partial", "pending", "partial"),
         ([whole(1, "not_taken")], "not_taken", "not_taken", "to_collect"),
         # same instant: device id breaks the tie, then the event id
-        ([whole(1, "taken", device="B"), whole(2, "not_taken", device="A")], "taken", "taken", "collected"),
-        ([whole(2, "taken", device="A"), whole(1, "not_taken", device="A")], "taken", "taken", "collected"),
+        (
+            [whole(1, "taken", device="B"), whole(2, "not_taken", device="A")],
+            "taken",
+            "taken",
+            "collected",
+        ),
+        (
+            [whole(2, "taken", device="A"), whole(1, "not_taken", device="A")],
+            "taken",
+            "taken",
+            "collected",
+        ),
     ],
 )
 def test_pickups_last_writer_wins(events, line_10, line_11, progress):
@@ -75,33 +85,53 @@ def test_payments_add_up_and_only_voids_cancel(events, paid, by_method):
 
 
 def test_notes_accumulate_and_signature_last_wins():
-    events = [ev(1, "note", {"text": "rembourser 2 €"}), ev(2, "note", {"text": "a payé par chèque"}, at=5),
-              ev(3, "signature", {"svg_path": "M1 1 L2 2"}, at=1),
-              ev(4, "signature", {"svg_path": "M5 5 L6 6"}, at=3, device="B")]
+    events = [
+        ev(1, "note", {"text": "rembourser 2 €"}),
+        ev(2, "note", {"text": "a payé par chèque"}, at=5),
+        ev(3, "signature", {"svg_path": "M1 1 L2 2"}, at=1),
+        ev(4, "signature", {"svg_path": "M5 5 L6 6"}, at=3, device="B"),
+    ]
     state = merge(events)[1]
     assert [n.payload["text"] for n in state.notes] == ["rembourser 2 €", "a payé par chèque"]
     assert state.signature.payload["svg_path"] == "M5 5 L6 6"
 
 
 def test_any_order_and_any_repetition_give_the_same_state():
-    events = [whole(1, "taken"), line(2, 11, "not_taken", at=2), pay(3, 900), void(4, 3, at=3),
-              pay(5, 700, "card", at=4), ev(6, "signature", {"svg_path": "M0 0"}, at=5)]
+    events = [
+        whole(1, "taken"),
+        line(2, 11, "not_taken", at=2),
+        pay(3, 900),
+        void(4, 3, at=3),
+        pay(5, 700, "card", at=4),
+        ev(6, "signature", {"svg_path": "M0 0"}, at=5),
+    ]
     expected = None
     for order in itertools.permutations(events):
         state = merge(list(order) + list(order[:2]))[1]
-        summary = (state.line_state(10), state.line_state(11), state.paid_cents(),
-                   state.signature.id)
+        summary = (
+            state.line_state(10),
+            state.line_state(11),
+            state.paid_cents(),
+            state.signature.id,
+        )
         expected = expected or summary
         assert summary == expected
 
 
-CTX = Context(lines_by_basket={1: {10, 11}, 2: set()}, payment_methods=frozenset({"cash", "card"}),
-              now=T)
+CTX = Context(
+    lines_by_basket={1: {10, 11}, 2: set()}, payment_methods=frozenset({"cash", "card"}), now=T
+)
 
 
 def raw(**overrides):
-    base = {"id": U.format(1), "device_id": "tab-1", "kind": "payment", "basket_id": 1,
-            "recorded_at": "2026-12-03T17:00:00Z", "payload": {"method": "cash", "amount_cents": 500}}
+    base = {
+        "id": U.format(1),
+        "device_id": "tab-1",
+        "kind": "payment",
+        "basket_id": 1,
+        "recorded_at": "2026-12-03T17:00:00Z",
+        "payload": {"method": "cash", "amount_cents": 500},
+    }
     return {**base, **overrides}
 
 
@@ -125,7 +155,10 @@ def raw(**overrides):
         (raw(payload={"method": "cash", "amount_cents": True}), "bad_amount"),
         (raw(kind="pickup", payload={"state": "eaten"}), "bad_pickup_state"),
         (raw(kind="pickup", payload={"state": "taken", "line_id": 99}), "unknown_line"),
-        (raw(kind="pickup", payload={"state": "partial", "line_id": 10, "quantity": "-1"}), "bad_quantity"),
+        (
+            raw(kind="pickup", payload={"state": "partial", "line_id": 10, "quantity": "-1"}),
+            "bad_quantity",
+        ),
         (raw(kind="signature", payload={"svg_path": "M0 0" * 20000}), "signature_too_large"),
         (raw(kind="signature", payload={"svg_path": "<script>"}), "bad_signature"),
         (raw(kind="note", payload={"text": "  "}), "bad_note"),
@@ -141,7 +174,9 @@ def test_bad_events_are_rejected_with_a_reason(event, reason):
 
 
 def test_a_good_event_is_parsed():
-    event = parse_event(raw(kind="pickup", payload={"state": "partial", "line_id": 10, "quantity": 0.5}), CTX)
+    event = parse_event(
+        raw(kind="pickup", payload={"state": "partial", "line_id": 10, "quantity": 0.5}), CTX
+    )
     assert event.payload == {"state": "partial", "line_id": 10, "quantity": "0.5"}
     assert event.recorded_at == T
     assert merge([event])[1].line_state(10) == ("partial", Decimal("0.5"))

@@ -46,7 +46,9 @@ def _ledger(group, member, now, **kw):
 
 def test_ledger_rows_cannot_be_updated_or_deleted(session, now, world):
     group, member, *_ = world
-    session.add(_ledger(group, member, now, kind="payment", amount_cents=500, payment_method="cash"))
+    session.add(
+        _ledger(group, member, now, kind="payment", amount_cents=500, payment_method="cash")
+    )
     session.commit()
     with pytest.raises(DBAPIError, match="append-only"):
         session.execute(update(LedgerEntry).values(amount_cents=1))
@@ -115,6 +117,8 @@ def test_negative_quantity_is_refused_by_the_database(session, now, world):
     d = factories.distribution(session, group=group, now=now, catalogues=[catalogue])
     basket = factories.order(session, distribution=d, user=member, now=now, lines=[(product, 1)])
     with pytest.raises(IntegrityError):
-        session.execute(update(OrderLine).where(OrderLine.basket_id == basket.id).values(quantity=-1))
+        session.execute(
+            update(OrderLine).where(OrderLine.basket_id == basket.id).values(quantity=-1)
+        )
         session.commit()
     session.rollback()

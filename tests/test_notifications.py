@@ -74,8 +74,12 @@ def member(session, now, auth):
 
 def subscribe(client, endpoint, public, auth_secret):
     body = {"endpoint": endpoint, "keys": {"p256dh": b64(public), "auth": b64(auth_secret)}}
-    return client.post("/push/subscriptions", data=json.dumps(body), content_type="application/json",
-                       headers={"X-CSRFToken": csrf_token(client, "/")})
+    return client.post(
+        "/push/subscriptions",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"X-CSRFToken": csrf_token(client, "/")},
+    )
 
 
 def test_push_round_trip_is_encrypted_and_signed(loopback, client, member, browser_keys):
@@ -86,9 +90,14 @@ def test_push_round_trip_is_encrypted_and_signed(loopback, client, member, brows
         response = client.post("/push/test", headers={"X-CSRFToken": csrf_token(client, "/")})
         assert response.get_json() == {"sent": 1}
         body = receiver.bodies[0]
-        payload = json.loads(http_ece.decrypt(body, private_key=private, auth_secret=secret, version="aes128gcm"))
-        assert payload == {"title": "Court-circuit", "body": "Les notifications fonctionnent sur cet appareil.",
-                           "url": "/"}
+        payload = json.loads(
+            http_ece.decrypt(body, private_key=private, auth_secret=secret, version="aes128gcm")
+        )
+        assert payload == {
+            "title": "Court-circuit",
+            "body": "Les notifications fonctionnent sur cet appareil.",
+            "url": "/",
+        }
     finally:
         receiver.close()
 
@@ -122,21 +131,44 @@ def test_gone_subscriptions_are_removed(loopback, client, session, member, brows
 
 @pytest.mark.parametrize(
     ("endpoint", "status"),
-    [("http://push.example.com/x", 422), ("https://10.0.0.5/x", 422), ("https://localhost/x", 422),
-     ("https://192.168.1.2/x", 422), ("http://127.0.0.1:9/x", 422), ("https://[::1]/x", 422)],
+    [
+        ("http://push.example.com/x", 422),
+        ("https://10.0.0.5/x", 422),
+        ("https://localhost/x", 422),
+        ("https://192.168.1.2/x", 422),
+        ("http://127.0.0.1:9/x", 422),
+        ("https://[::1]/x", 422),
+    ],
 )
-def test_subscriptions_must_be_https_on_public_addresses(client, member, browser_keys, endpoint, status):
+def test_subscriptions_must_be_https_on_public_addresses(
+    client, member, browser_keys, endpoint, status
+):
     _, public, secret = browser_keys
     assert subscribe(client, endpoint, public, secret).status_code == status
 
 
-@pytest.mark.parametrize("body", ["not json", "{}", '{"endpoint": "https://push.example.com/x"}',
-                                  '{"endpoint": "https://push.example.com/x", "keys": {"p256dh": "AAAA", "auth": "BBBB"}}',
-                                  json.dumps({"endpoint": "https://push.example.com/" + "x" * 5000,
-                                              "keys": {"p256dh": "a", "auth": "b"}})])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "{}",
+        '{"endpoint": "https://push.example.com/x"}',
+        '{"endpoint": "https://push.example.com/x", "keys": {"p256dh": "AAAA", "auth": "BBBB"}}',
+        json.dumps(
+            {
+                "endpoint": "https://push.example.com/" + "x" * 5000,
+                "keys": {"p256dh": "a", "auth": "b"},
+            }
+        ),
+    ],
+)
 def test_malformed_or_huge_subscriptions_are_refused(client, session, member, body):
-    response = client.post("/push/subscriptions", data=body, content_type="application/json",
-                           headers={"X-CSRFToken": csrf_token(client, "/")})
+    response = client.post(
+        "/push/subscriptions",
+        data=body,
+        content_type="application/json",
+        headers={"X-CSRFToken": csrf_token(client, "/")},
+    )
     assert response.status_code in (400, 413) and "error" in response.get_json()
     factories.fresh(session)
     assert session.scalar(select(func.count()).select_from(PushSubscription)) == 0
@@ -144,7 +176,10 @@ def test_malformed_or_huge_subscriptions_are_refused(client, session, member, bo
 
 def test_a_public_https_endpoint_is_accepted(client, member, browser_keys):
     _, public, secret = browser_keys
-    assert subscribe(client, "https://fcm.googleapis.com/fcm/send/abc", public, secret).status_code == 201
+    assert (
+        subscribe(client, "https://fcm.googleapis.com/fcm/send/abc", public, secret).status_code
+        == 201
+    )
 
 
 @pytest.fixture
@@ -184,13 +219,20 @@ def test_orders_open_goes_by_email_once_to_each_member(app, session, now, smtp):
     session.commit()
     assert _run_sender(app).get("email") == 3
     assert _run_sender(app) == {}
-    assert sorted(m.rcpt_tos[0] for m in messages) == ["u0@example.test", "u1@example.test", "u2@example.test"]
-    assert b"Les commandes sont ouvertes" in messages[0].content or b"Orders are open" in messages[0].content
+    assert sorted(m.rcpt_tos[0] for m in messages) == [
+        "u0@example.test",
+        "u1@example.test",
+        "u2@example.test",
+    ]
+    assert (
+        b"Les commandes sont ouvertes" in messages[0].content
+        or b"Orders are open" in messages[0].content
+    )
 
 
 def test_two_senders_at_once_send_nothing_twice(app, session, now):
     group = factories.group(session, now=now)
-    for i in range(10):
+    for _ in range(10):
         factories.user(session, now=now, group=group)
     d = factories.distribution(session, group=group, now=now, state="open")
     d.orders_open_at = now - timedelta(hours=1)
@@ -243,8 +285,20 @@ def test_coordinator_adds_a_role_tied_to_a_catalogue(client, auth, post, session
     catalogue = factories.catalogue(session, group=group, name="Fromages")
     foreign = factories.catalogue(session, group=factories.group(session, now=now))
     auth.login("c@example.test")
-    assert post("/roster/roles", {"name": "fromages", "needed": "2", "catalogue_id": catalogue.id}).status_code == 302
-    assert post("/roster/roles", {"name": "autre", "needed": "1", "catalogue_id": foreign.id}).status_code == 404
+    assert (
+        post(
+            "/roster/roles", {"name": "fromages", "needed": "2", "catalogue_id": catalogue.id}
+        ).status_code
+        == 302
+    )
+    assert (
+        post(
+            "/roster/roles", {"name": "autre", "needed": "1", "catalogue_id": foreign.id}
+        ).status_code
+        == 404
+    )
     assert post("/roster/roles", {"name": "", "needed": "1"}).status_code == 400
     factories.fresh(session)
-    assert [(r.name, r.catalogue_id) for r in session.scalars(select(DutyRole))] == [("fromages", catalogue.id)]
+    assert [(r.name, r.catalogue_id) for r in session.scalars(select(DutyRole))] == [
+        ("fromages", catalogue.id)
+    ]

@@ -9,8 +9,10 @@ from webapp.services import pdf
 
 def test_chunks_are_joined_in_order(app, monkeypatch):
     monkeypatch.setattr(pdf, "PARALLEL_FROM", 1)
-    blocks = "".join(f'{pdf.CHUNK_MARK}<section class="member-block"><p>Membre {i:03d}</p></section>'
-                     for i in range(8))
+    blocks = "".join(
+        f'{pdf.CHUNK_MARK}<section class="member-block"><p>Membre {i:03d}</p></section>'
+        for i in range(8)
+    )
     html = f"<html><body><h1>Liste</h1>{blocks}<footer>fin</footer></body></html>"
     data = pdf.render_pdf(html, base_url="http://localhost/", static_root=app.static_folder)
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)

@@ -21,8 +21,9 @@ def shop(session, now):
     group = factories.group(session, now=now)
     member = factories.user(session, now=now, group=group)
     catalogue = factories.catalogue(session, group=group)
-    carrots = factories.product(session, catalogue=catalogue, name="Carottes", price_cents=260,
-                                unit="kg", weighed=True)
+    carrots = factories.product(
+        session, catalogue=catalogue, name="Carottes", price_cents=260, unit="kg", weighed=True
+    )
     bread = factories.product(session, catalogue=catalogue, name="Pain", price_cents=450)
     d = factories.distribution(session, group=group, now=now, catalogues=[catalogue])
     return dict(group=group, member=member, catalogue=catalogue, carrots=carrots, bread=bread, d=d)
@@ -36,7 +37,9 @@ def _order(session, shop, wanted, now):
 
 def test_order_then_change_then_empty(app, session, shop, now):
     with app.test_request_context():
-        _order(session, shop, {shop["carrots"].id: Decimal("1.5"), shop["bread"].id: Decimal(2)}, now)
+        _order(
+            session, shop, {shop["carrots"].id: Decimal("1.5"), shop["bread"].id: Decimal(2)}, now
+        )
         summary = summarise(find_basket(session, shop["d"], shop["member"]))
         assert summary.total_cents == 390 + 900
         _order(session, shop, {shop["bread"].id: Decimal(1)}, now)
@@ -130,8 +133,13 @@ def _race(app, shop, now, buyers, stock, per_buyer):
         with app.test_request_context(), Session(engine, expire_on_commit=False) as s:
             try:
                 barrier.wait()
-                result = set_quantities(s, s.merge(shop["d"]), {shop["bread"].id: per_buyer},
-                                        actor=s.merge(user), now=now)
+                result = set_quantities(
+                    s,
+                    s.merge(shop["d"]),
+                    {shop["bread"].id: per_buyer},
+                    actor=s.merge(user),
+                    now=now,
+                )
                 s.commit()
                 granted.append(sum((c.granted for c in result.changes), Decimal(0)))
             except Exception as exc:  # noqa: BLE001 - reported below
@@ -156,5 +164,7 @@ def test_stock_is_never_oversold_under_concurrent_orders(app, session, shop, now
     assert sum(granted) == 5
     factories.fresh(session)
     assert session.get(Product, shop["bread"].id).stock == 0
-    ordered = session.scalars(select(OrderLine.quantity).where(OrderLine.product_id == shop["bread"].id)).all()
+    ordered = session.scalars(
+        select(OrderLine.quantity).where(OrderLine.product_id == shop["bread"].id)
+    ).all()
     assert sum(ordered) == 5

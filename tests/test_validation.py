@@ -20,31 +20,51 @@ from . import factories
 @pytest.fixture
 def day(session, now):
     group = factories.group(session, now=now, payment_methods=["cash", "cheque"])
-    coordinator = factories.user(session, now=now, group=group, role="coordinator", email="c@example.test")
+    coordinator = factories.user(
+        session, now=now, group=group, role="coordinator", email="c@example.test"
+    )
     ada = factories.user(session, now=now, group=group, email="ada@example.test", first_name="Ada")
     bob = factories.user(session, now=now, group=group, email="bob@example.test", first_name="Bob")
     catalogue = factories.catalogue(session, group=group)
     bread = factories.product(session, catalogue=catalogue, name="Pain", price_cents=450)
-    d = factories.distribution(session, group=group, now=now, state="distributed", catalogues=[catalogue])
+    d = factories.distribution(
+        session, group=group, now=now, state="distributed", catalogues=[catalogue]
+    )
     b1 = factories.order(session, distribution=d, user=ada, now=now, lines=[(bread, 2)])  # 9.00
     b2 = factories.order(session, distribution=d, user=bob, now=now, lines=[(bread, 1)])  # 4.50
-    return dict(group=group, coordinator=coordinator, ada=ada, bob=bob, d=d, b1=b1, b2=b2, bread=bread)
+    return dict(
+        group=group, coordinator=coordinator, ada=ada, bob=bob, d=d, b1=b1, b2=b2, bread=bread
+    )
 
 
 def tablet(session, day, basket, kind, payload, now):
-    session.add(SheetEvent(id=str(uuid.uuid4()), distribution_id=day["d"].id, basket_id=basket.id,
-                           device_id="tab", kind=kind, payload=payload, recorded_at=now, received_at=now))
+    session.add(
+        SheetEvent(
+            id=str(uuid.uuid4()),
+            distribution_id=day["d"].id,
+            basket_id=basket.id,
+            device_id="tab",
+            kind=kind,
+            payload=payload,
+            recorded_at=now,
+            received_at=now,
+        )
+    )
     session.commit()
 
 
 def balances(session, day):
-    return (balance_cents(session, group_id=day["group"].id, user_id=day["ada"].id),
-            balance_cents(session, group_id=day["group"].id, user_id=day["bob"].id))
+    return (
+        balance_cents(session, group_id=day["group"].id, user_id=day["ada"].id),
+        balance_cents(session, group_id=day["group"].id, user_id=day["bob"].id),
+    )
 
 
 def test_validation_appends_debits_and_payments_and_keeps_gaps(app, session, now, day):
     tablet(session, day, day["b1"], "payment", {"method": "cash", "amount_cents": 900}, now)
-    tablet(session, day, day["b2"], "payment", {"method": "cheque", "amount_cents": 400}, now)  # 50 c short
+    tablet(
+        session, day, day["b2"], "payment", {"method": "cheque", "amount_cents": 400}, now
+    )  # 50 c short
     with app.test_request_context():
         assert svc.validate(session, day["d"], actor=day["coordinator"], now=now) == 2
     session.commit()
@@ -86,7 +106,9 @@ def test_one_basket_then_the_rest(app, session, now, day):
         session.commit()
         assert day["d"].validated_at is None and balances(session, day) == (-900, 0)
         with pytest.raises(ServiceError, match="Ce panier est déjà validé"):
-            svc.validate(session, day["d"], actor=day["coordinator"], now=now, basket_id=day["b1"].id)
+            svc.validate(
+                session, day["d"], actor=day["coordinator"], now=now, basket_id=day["b1"].id
+            )
         session.rollback()
         svc.validate(session, day["d"], actor=day["coordinator"], now=now)
         session.commit()
@@ -95,9 +117,18 @@ def test_one_basket_then_the_rest(app, session, now, day):
 
 def test_voided_and_balance_payments_do_not_count(app, session, now, day):
     pid = str(uuid.uuid4())
-    session.add(SheetEvent(id=pid, distribution_id=day["d"].id, basket_id=day["b1"].id, device_id="tab",
-                           kind="payment", payload={"method": "cash", "amount_cents": 900},
-                           recorded_at=now, received_at=now))
+    session.add(
+        SheetEvent(
+            id=pid,
+            distribution_id=day["d"].id,
+            basket_id=day["b1"].id,
+            device_id="tab",
+            kind="payment",
+            payload={"method": "cash", "amount_cents": 900},
+            recorded_at=now,
+            received_at=now,
+        )
+    )
     tablet(session, day, day["b1"], "payment_void", {"event_id": pid}, now)
     tablet(session, day, day["b2"], "payment", {"method": "balance", "amount_cents": 450}, now)
     with app.test_request_context():
@@ -108,20 +139,28 @@ def test_voided_and_balance_payments_do_not_count(app, session, now, day):
 
 # ---- web ---------------------------------------------------------------------------
 
+
 def test_validation_page_lists_baskets_with_gaps_and_filters(client, auth, session, now, day):
     tablet(session, day, day["b1"], "payment", {"method": "cash", "amount_cents": 900}, now)
     tablet(session, day, day["b1"], "pickup", {"state": "taken"}, now)
     auth.login("c@example.test")
     page = client.get(f"/distributions/{day['d'].id}/validation").get_data(as_text=True)
     assert "Ada" in page and "Bob" in page and "-4,50\xa0€" in page
-    to_check = client.get(f"/distributions/{day['d'].id}/validation?filter=check").get_data(as_text=True)
+    to_check = client.get(f"/distributions/{day['d'].id}/validation?filter=check").get_data(
+        as_text=True
+    )
     assert "Bob" in to_check and "Ada" not in to_check
 
 
 def test_fix_an_unpaid_basket_then_validate(client, auth, post, session, now, day):
     auth.login("c@example.test")
     base = f"/distributions/{day['d'].id}/validation"
-    assert post(f"{base}/baskets/{day['b2'].id}/payment", {"amount": "4,50", "method": "cash"}).status_code == 303
+    assert (
+        post(
+            f"{base}/baskets/{day['b2'].id}/payment", {"amount": "4,50", "method": "cash"}
+        ).status_code
+        == 303
+    )
     assert post(f"{base}/validate").status_code == 303
     factories.fresh(session)
     assert balances(session, day) == (-900, 0)
@@ -136,8 +175,10 @@ def test_fix_an_unpaid_basket_then_validate(client, auth, post, session, now, da
 @pytest.mark.parametrize("amount", ["1,234", "-5", "abc", ""])
 def test_bad_amounts_are_refused_and_nothing_written(client, auth, post, session, day, amount):
     auth.login("c@example.test")
-    response = post(f"/distributions/{day['d'].id}/validation/baskets/{day['b1'].id}/payment",
-                    {"amount": amount, "method": "cash"})
+    response = post(
+        f"/distributions/{day['d'].id}/validation/baskets/{day['b1'].id}/payment",
+        {"amount": amount, "method": "cash"},
+    )
     assert response.status_code == 400
     factories.fresh(session)
     assert session.scalar(select(func.count()).select_from(SheetEvent)) == 0
@@ -157,10 +198,20 @@ def test_product_not_delivered_and_price_change(client, auth, post, session, day
 
 def test_refund_and_payment_outside_distributions(client, auth, post, session, day):
     auth.login("c@example.test")
-    assert post("/members/balances", {"user_id": day["ada"].id, "kind": "payment", "amount": "20",
-                                      "method": "transfer"}).status_code == 302
-    assert post(f"/distributions/{day['d'].id}/validation/baskets/{day['b1'].id}/refund",
-                {"amount": "2"}).status_code == 303
+    assert (
+        post(
+            "/members/balances",
+            {"user_id": day["ada"].id, "kind": "payment", "amount": "20", "method": "transfer"},
+        ).status_code
+        == 302
+    )
+    assert (
+        post(
+            f"/distributions/{day['d'].id}/validation/baskets/{day['b1'].id}/refund",
+            {"amount": "2"},
+        ).status_code
+        == 303
+    )
     factories.fresh(session)
     assert balances(session, day)[0] == 1800
     page = client.get("/members/balances").get_data(as_text=True)
@@ -186,16 +237,26 @@ def test_members_cannot_validate(client, auth, post, day):
 
 # ---- invariants --------------------------------------------------------------------
 
-ACTIONS = st.lists(st.one_of(
-    st.tuples(st.just("pay"), st.integers(0, 1), st.integers(1, 2000), st.sampled_from(["cash", "cheque"])),
-    st.tuples(st.just("refund"), st.integers(0, 1), st.integers(1, 500), st.just("cash")),
-    st.tuples(st.just("validate"), st.integers(0, 1), st.just(0), st.just("")),
-    st.tuples(st.just("undo"), st.integers(0, 1), st.just(0), st.just("")),
-    st.tuples(st.just("qty"), st.integers(0, 1), st.integers(0, 4), st.just("")),
-), max_size=12)
+ACTIONS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("pay"),
+            st.integers(0, 1),
+            st.integers(1, 2000),
+            st.sampled_from(["cash", "cheque"]),
+        ),
+        st.tuples(st.just("refund"), st.integers(0, 1), st.integers(1, 500), st.just("cash")),
+        st.tuples(st.just("validate"), st.integers(0, 1), st.just(0), st.just("")),
+        st.tuples(st.just("undo"), st.integers(0, 1), st.just(0), st.just("")),
+        st.tuples(st.just("qty"), st.integers(0, 1), st.integers(0, 4), st.just("")),
+    ),
+    max_size=12,
+)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(actions=ACTIONS)
 def test_balances_always_equal_the_sum_of_their_entries(app, session, now, day, actions):
     """Random sequences of payments, refunds, quantity changes, validations and undos."""
@@ -207,18 +268,35 @@ def test_balances_always_equal_the_sum_of_their_entries(app, session, now, day, 
         for kind, who, amount, method in actions:
             try:
                 if kind == "pay":
-                    svc.record_on_sheet(session, day["d"], baskets[who], kind="payment",
-                                        payload={"method": method, "amount_cents": amount},
-                                        actor=day["coordinator"], now=now)
+                    svc.record_on_sheet(
+                        session,
+                        day["d"],
+                        baskets[who],
+                        kind="payment",
+                        payload={"method": method, "amount_cents": amount},
+                        actor=day["coordinator"],
+                        now=now,
+                    )
                 elif kind == "refund":
-                    svc.record_money(session, group_id=day["group"].id, member=people[who], kind="refund",
-                                     amount_cents=amount, method=method, note="", actor=day["coordinator"], now=now)
+                    svc.record_money(
+                        session,
+                        group_id=day["group"].id,
+                        member=people[who],
+                        kind="refund",
+                        amount_cents=amount,
+                        method=method,
+                        note="",
+                        actor=day["coordinator"],
+                        now=now,
+                    )
                 elif kind == "validate":
                     svc.validate(session, day["d"], actor=day["coordinator"], now=now)
                 elif kind == "undo":
                     svc.undo(session, day["d"], actor=day["coordinator"], now=now)
                 elif day["d"].validated_at is None:
-                    line = session.scalar(select(OrderLine).where(OrderLine.basket_id == baskets[who].id))
+                    line = session.scalar(
+                        select(OrderLine).where(OrderLine.basket_id == baskets[who].id)
+                    )
                     line.quantity = Decimal(amount)
                 session.commit()
             except ServiceError:
@@ -234,9 +312,14 @@ def test_balances_always_equal_the_sum_of_their_entries(app, session, now, day, 
                 # validated: the ledger's debits equal the day's dues, to the cent
                 dues = {c.order.user.id: c.due_cents for c in svc.review(session, day["d"])}
                 for person in people:
-                    debit = sum(e.amount_cents for e in entries if e.user_id == person.id and
-                                e.distribution_id == day["d"].id and e.kind == "order" and
-                                e.id not in {x.reverses_id for x in entries})
+                    debit = sum(
+                        e.amount_cents
+                        for e in entries
+                        if e.user_id == person.id
+                        and e.distribution_id == day["d"].id
+                        and e.kind == "order"
+                        and e.id not in {x.reverses_id for x in entries}
+                    )
                     assert -debit == dues.get(person.id, 0)
     # leave the database as the next example expects
     session.rollback()

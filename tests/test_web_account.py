@@ -16,11 +16,18 @@ def user(session, now):
 
 def test_edit_profile(auth, post, session, user):
     auth.login("me@example.test")
-    response = post("/account/", {"first_name": "Zoé", "last_name": "Blanc", "phone": "06 12", "locale": "en"})
+    response = post(
+        "/account/", {"first_name": "Zoé", "last_name": "Blanc", "phone": "06 12", "locale": "en"}
+    )
     assert response.status_code == 302
     factories.fresh(session)
     saved = session.get(User, user.id)
-    assert (saved.first_name, saved.last_name, saved.phone, saved.locale) == ("Zoé", "Blanc", "06 12", "en")
+    assert (saved.first_name, saved.last_name, saved.phone, saved.locale) == (
+        "Zoé",
+        "Blanc",
+        "06 12",
+        "en",
+    )
 
 
 def test_profile_without_a_name_gets_field_errors(auth, post, session, user):
@@ -33,7 +40,10 @@ def test_profile_without_a_name_gets_field_errors(auth, post, session, user):
 
 def test_change_password(auth, post, session, user):
     auth.login("me@example.test")
-    response = post("/account/password", {"current_password": factories.PASSWORD, "password": "a brand new secret"})
+    response = post(
+        "/account/password",
+        {"current_password": factories.PASSWORD, "password": "a brand new secret"},
+    )
     assert response.status_code == 302
     factories.fresh(session)
     assert verify_password(session.get(User, user.id).password_hash, "a brand new secret")
@@ -41,7 +51,10 @@ def test_change_password(auth, post, session, user):
 
 @pytest.mark.parametrize(
     ("current", "new", "message"),
-    [("wrong", "a brand new secret", "Le mot de passe actuel"), (factories.PASSWORD, "short", "au moins 10")],
+    [
+        ("wrong", "a brand new secret", "Le mot de passe actuel"),
+        (factories.PASSWORD, "short", "au moins 10"),
+    ],
 )
 def test_change_password_refusals(auth, post, session, user, current, new, message):
     auth.login("me@example.test")

@@ -40,7 +40,9 @@ def test_login_email_is_case_insensitive(client, auth, member):
     ("email", "password"),
     [("ada@example.test", "wrong password!"), ("nobody@example.test", factories.PASSWORD)],
 )
-def test_wrong_password_or_unknown_email_get_one_neutral_message(client, auth, member, email, password):
+def test_wrong_password_or_unknown_email_get_one_neutral_message(
+    client, auth, member, email, password
+):
     response = auth.login(email, password)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
@@ -56,7 +58,9 @@ def test_malformed_login_form_gets_field_errors_not_500(client):
 
 
 def test_post_without_csrf_token_is_refused(client, member):
-    response = client.post("/login", data={"email": "ada@example.test", "password": factories.PASSWORD})
+    response = client.post(
+        "/login", data={"email": "ada@example.test", "password": factories.PASSWORD}
+    )
     assert response.status_code == 400
     assert client.get("/").status_code == 302
 

@@ -2,7 +2,6 @@
 
 import csv
 import io
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,46 +17,85 @@ from . import factories
 @pytest.fixture
 def world(session, now, auth):
     group = factories.group(session, now=now, name="AMAP Test")
-    coordinator = factories.user(session, now=now, group=group, role="coordinator", email="c@example.test")
-    member = factories.user(session, now=now, group=group, email="m@example.test", first_name="Ada",
-                            last_name="Lovelace")
+    factories.user(session, now=now, group=group, role="coordinator", email="c@example.test")
+    member = factories.user(
+        session,
+        now=now,
+        group=group,
+        email="m@example.test",
+        first_name="Ada",
+        last_name="Lovelace",
+    )
     producer_user = factories.user(session, now=now, email="p@example.test")
-    catalogue = factories.catalogue(session, group=group, name="Légumes", producer_user=producer_user)
+    catalogue = factories.catalogue(
+        session, group=group, name="Légumes", producer_user=producer_user
+    )
     leeks = factories.product(session, catalogue=catalogue, name="Poireaux", price_cents=300)
     bread_cat = factories.catalogue(session, group=group, name="Pains")
     bread = factories.product(session, catalogue=bread_cat, name="Pain", price_cents=450)
-    d = factories.distribution(session, group=group, now=now, state="closed", catalogues=[catalogue, bread_cat])
+    d = factories.distribution(
+        session, group=group, now=now, state="closed", catalogues=[catalogue, bread_cat]
+    )
     factories.order(session, distribution=d, user=member, now=now, lines=[(leeks, 2), (bread, 1)])
-    return dict(group=group, catalogue=catalogue, bread_cat=bread_cat, leeks=leeks, bread=bread, d=d,
-                member=member)
+    return dict(
+        group=group,
+        catalogue=catalogue,
+        bread_cat=bread_cat,
+        leeks=leeks,
+        bread=bread,
+        d=d,
+        member=member,
+    )
 
 
 def test_create_producer_catalogue_and_product(auth, post, session, world):
     auth.login("c@example.test")
-    assert post("/catalogues/producers/new", {"name": "Miellerie", "trade": "Apiculteur", "city": "Vexin"}).status_code == 302
+    assert (
+        post(
+            "/catalogues/producers/new",
+            {"name": "Miellerie", "trade": "Apiculteur", "city": "Vexin"},
+        ).status_code
+        == 302
+    )
     factories.fresh(session)
     producer = session.scalar(select(Producer).where(Producer.name == "Miellerie"))
     response = post("/catalogues/new", {"producer_id": producer.id, "name": "Miels"})
     assert response.status_code == 302
     factories.fresh(session)
     catalogue = session.scalar(select(Catalogue).where(Catalogue.name == "Miels"))
-    response = post(f"/catalogues/{catalogue.id}/products/new",
-                    {"name": "Miel de fleurs", "price": "8,50", "vat_rate": "5.5", "unit": "jar",
-                     "quantity_per_unit": "0,5", "stock": "20", "active": "1"})
+    response = post(
+        f"/catalogues/{catalogue.id}/products/new",
+        {
+            "name": "Miel de fleurs",
+            "price": "8,50",
+            "vat_rate": "5.5",
+            "unit": "jar",
+            "quantity_per_unit": "0,5",
+            "stock": "20",
+            "active": "1",
+        },
+    )
     assert response.status_code == 302
     factories.fresh(session)
     product = session.scalar(select(Product).where(Product.name == "Miel de fleurs"))
-    assert (product.price_cents, product.quantity_per_unit, product.stock, product.active) == (850, Decimal("0.5"), 20, True)
+    assert (product.price_cents, product.quantity_per_unit, product.stock, product.active) == (
+        850,
+        Decimal("0.5"),
+        20,
+        True,
+    )
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [({"name": "X", "price": "", "vat_rate": "5.5"}, "Un prix est nécessaire"),
-     ({"name": "X", "price": "abc", "vat_rate": "5.5"}, "Saisissez un nombre"),
-     ({"name": "X", "price": "1,234", "vat_rate": "5.5"}, "Saisissez un nombre"),
-     ({"name": "X", "price": "2", "vat_rate": "7"}, "taux de TVA du groupe"),
-     ({"name": "", "price": "2", "vat_rate": "5.5"}, "Un nom est nécessaire"),
-     ({"name": "X", "price": "2", "vat_rate": "5.5", "stock": "-3"}, "négative")],
+    [
+        ({"name": "X", "price": "", "vat_rate": "5.5"}, "Un prix est nécessaire"),
+        ({"name": "X", "price": "abc", "vat_rate": "5.5"}, "Saisissez un nombre"),
+        ({"name": "X", "price": "1,234", "vat_rate": "5.5"}, "Saisissez un nombre"),
+        ({"name": "X", "price": "2", "vat_rate": "7"}, "taux de TVA du groupe"),
+        ({"name": "", "price": "2", "vat_rate": "5.5"}, "Un nom est nécessaire"),
+        ({"name": "X", "price": "2", "vat_rate": "5.5", "stock": "-3"}, "négative"),
+    ],
 )
 def test_bad_products_get_field_errors_and_nothing_saved(auth, post, session, world, data, message):
     auth.login("c@example.test")
@@ -81,33 +119,56 @@ def _image(fmt="PNG", size=(1200, 900)) -> bytes:
 def test_photo_is_reencoded_thumbnailed_and_stripped(app, client, auth, post, session, world):
     auth.login("c@example.test")
     leeks = world["leeks"]
-    data = {"name": "Poireaux", "price": "3", "vat_rate": "5.5", "unit": "bunch", "active": "1",
-            "photo": (io.BytesIO(_image("JPEG")), "leeks.jpg")}
-    response = post(f"/catalogues/{world['catalogue'].id}/products/{leeks.id}", data,
-                    content_type="multipart/form-data")
+    data = {
+        "name": "Poireaux",
+        "price": "3",
+        "vat_rate": "5.5",
+        "unit": "bunch",
+        "active": "1",
+        "photo": (io.BytesIO(_image("JPEG")), "leeks.jpg"),
+    }
+    response = post(
+        f"/catalogues/{world['catalogue'].id}/products/{leeks.id}",
+        data,
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     factories.fresh(session)
     name = session.get(Product, leeks.id).photo
     served = client.get(f"/photos/{name}")
     image = Image.open(io.BytesIO(served.data))
     assert image.format == "WEBP" and max(image.size) == 800 and not image.getexif()
-    thumb = Image.open(io.BytesIO(client.get(f"/photos/{name.replace('.webp', '-thumb.webp')}").data))
+    thumb = Image.open(
+        io.BytesIO(client.get(f"/photos/{name.replace('.webp', '-thumb.webp')}").data)
+    )
     assert max(thumb.size) == 160
 
 
 @pytest.mark.parametrize(
     ("payload", "status", "message"),
-    [(b"not an image at all", 400, "pas une image lisible"),
-     (_image("GIF"), 400, "JPEG, PNG ou WebP"),
-     (b"\xff" * (6 * 1024 * 1024), 413, "trop lourde")],
+    [
+        (b"not an image at all", 400, "pas une image lisible"),
+        (_image("GIF"), 400, "JPEG, PNG ou WebP"),
+        (b"\xff" * (6 * 1024 * 1024), 413, "trop lourde"),
+    ],
 )
-def test_bad_photos_are_refused_and_nothing_changes(auth, post, session, world, payload, status, message):
+def test_bad_photos_are_refused_and_nothing_changes(
+    auth, post, session, world, payload, status, message
+):
     auth.login("c@example.test")
     leeks = world["leeks"]
-    data = {"name": "Poireaux renamed", "price": "3", "vat_rate": "5.5", "unit": "bunch",
-            "photo": (io.BytesIO(payload), "x.jpg")}
-    response = post(f"/catalogues/{world['catalogue'].id}/products/{leeks.id}", data,
-                    content_type="multipart/form-data")
+    data = {
+        "name": "Poireaux renamed",
+        "price": "3",
+        "vat_rate": "5.5",
+        "unit": "bunch",
+        "photo": (io.BytesIO(payload), "x.jpg"),
+    }
+    response = post(
+        f"/catalogues/{world['catalogue'].id}/products/{leeks.id}",
+        data,
+        content_type="multipart/form-data",
+    )
     assert response.status_code in (status, 400)
     assert message in response.get_data(as_text=True) or response.status_code == 413
     factories.fresh(session)
@@ -117,10 +178,16 @@ def test_bad_photos_are_refused_and_nothing_changes(auth, post, session, world, 
 def test_bulk_switch_off_then_on(auth, post, session, world):
     auth.login("c@example.test")
     leeks = world["leeks"]
-    post(f"/catalogues/{world['catalogue'].id}/products/active", {"product_id": [leeks.id], "active": "0"})
+    post(
+        f"/catalogues/{world['catalogue'].id}/products/active",
+        {"product_id": [leeks.id], "active": "0"},
+    )
     factories.fresh(session)
     assert session.get(Product, leeks.id).active is False
-    post(f"/catalogues/{world['catalogue'].id}/products/active", {"product_id": [leeks.id], "active": "1"})
+    post(
+        f"/catalogues/{world['catalogue'].id}/products/active",
+        {"product_id": [leeks.id], "active": "1"},
+    )
     factories.fresh(session)
     assert session.get(Product, leeks.id).active is True
 
@@ -137,8 +204,12 @@ def test_duplicate_and_archive_a_catalogue(auth, post, session, world):
 
 
 def _window(**overrides):
-    base = {"starts_at": "2026-12-10T18:00", "ends_at": "2026-12-10T20:00",
-            "orders_open_at": "2026-12-01T08:00", "orders_close_at": "2026-12-08T20:00"}
+    base = {
+        "starts_at": "2026-12-10T18:00",
+        "ends_at": "2026-12-10T20:00",
+        "orders_open_at": "2026-12-01T08:00",
+        "orders_close_at": "2026-12-08T20:00",
+    }
     return {**base, **overrides}
 
 
@@ -146,34 +217,57 @@ def test_create_a_weekly_series_with_the_window_relative_to_each_day(auth, post,
     auth.login("c@example.test")
     place_id = world["d"].place_id
     before = session.scalar(select(func.count()).select_from(Distribution))
-    response = post("/distributions/new", {"place_id": place_id, "catalogue_id": [world["catalogue"].id],
-                                           "repeat": "weekly", "count": "3", **_window()})
+    response = post(
+        "/distributions/new",
+        {
+            "place_id": place_id,
+            "catalogue_id": [world["catalogue"].id],
+            "repeat": "weekly",
+            "count": "3",
+            **_window(),
+        },
+    )
     assert response.status_code == 302
     factories.fresh(session)
-    created = session.scalars(select(Distribution).order_by(Distribution.id.desc()).limit(3)).all()[::-1]
+    created = session.scalars(select(Distribution).order_by(Distribution.id.desc()).limit(3)).all()[
+        ::-1
+    ]
     assert session.scalar(select(func.count()).select_from(Distribution)) == before + 3
     assert [(c.starts_at - created[0].starts_at).days for c in created] == [0, 7, 14]
-    assert all(c.starts_at - c.orders_close_at == created[0].starts_at - created[0].orders_close_at for c in created)
+    assert all(
+        c.starts_at - c.orders_close_at == created[0].starts_at - created[0].orders_close_at
+        for c in created
+    )
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
-    [({"orders_close_at": "2026-12-01T07:00"}, "doivent fermer après leur ouverture"),
-     ({"orders_close_at": "2026-12-11T07:00"}, "avant le début de la distribution"),
-     ({"ends_at": "2026-12-10T17:00"}, "finir après son début"),
-     ({"starts_at": "not a date"}, "Saisissez une date")],
+    [
+        ({"orders_close_at": "2026-12-01T07:00"}, "doivent fermer après leur ouverture"),
+        ({"orders_close_at": "2026-12-11T07:00"}, "avant le début de la distribution"),
+        ({"ends_at": "2026-12-10T17:00"}, "finir après son début"),
+        ({"starts_at": "not a date"}, "Saisissez une date"),
+    ],
 )
 def test_dates_in_the_wrong_order_are_refused(auth, post, session, world, overrides, message):
     auth.login("c@example.test")
     before = session.scalar(select(func.count()).select_from(Distribution))
-    response = post("/distributions/new", {"place_id": world["d"].place_id,
-                                           "catalogue_id": [world["catalogue"].id], **_window(**overrides)})
+    response = post(
+        "/distributions/new",
+        {
+            "place_id": world["d"].place_id,
+            "catalogue_id": [world["catalogue"].id],
+            **_window(**overrides),
+        },
+    )
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     factories.fresh(session)
     assert session.scalar(select(func.count()).select_from(Distribution)) == before
 
 
-def test_orders_view_marks_unavailable_lines_and_removes_them(client, auth, post, session, now, world):
+def test_orders_view_marks_unavailable_lines_and_removes_them(
+    client, auth, post, session, now, world
+):
     world["leeks"].active = False
     session.commit()
     auth.login("c@example.test")
@@ -191,16 +285,23 @@ def test_summary_csv_uses_semicolons_and_decimal_commas(client, auth, world):
     auth.login("c@example.test")
     response = client.get(f"/distributions/{world['d'].id}/summary?format=csv")
     assert response.mimetype == "text/csv"
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    rows = list(
+        csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";")
+    )
     assert ["Poireaux", "2", "6,00"] == [rows[1][1], rows[1][2], rows[1][5]]
 
 
 def test_summary_of_one_catalogue_and_of_another_groups_is_404(client, auth, session, now, world):
     auth.login("c@example.test")
-    html = client.get(f"/distributions/{world['d'].id}/summary?catalogue={world['bread_cat'].id}").get_data(as_text=True)
+    html = client.get(
+        f"/distributions/{world['d'].id}/summary?catalogue={world['bread_cat'].id}"
+    ).get_data(as_text=True)
     assert "Pain" in html and "Poireaux" not in html
     other = factories.catalogue(session, group=factories.group(session, now=now))
-    assert client.get(f"/distributions/{world['d'].id}/summary?catalogue={other.id}").status_code == 404
+    assert (
+        client.get(f"/distributions/{world['d'].id}/summary?catalogue={other.id}").status_code
+        == 404
+    )
 
 
 def test_signin_sheet_html_and_pdf(client, auth, world):
@@ -221,22 +322,37 @@ def test_producer_sees_their_own_catalogue_only(client, auth, session, now, worl
     mine = client.get(f"/producer/catalogues/{world['catalogue'].id}/distributions/{world['d'].id}")
     assert mine.status_code == 200 and "Poireaux" in mine.get_data(as_text=True)
     assert "Pain" not in mine.get_data(as_text=True).replace("Pains", "")
-    theirs = client.get(f"/producer/catalogues/{world['bread_cat'].id}/distributions/{world['d'].id}")
+    theirs = client.get(
+        f"/producer/catalogues/{world['bread_cat'].id}/distributions/{world['d'].id}"
+    )
     assert theirs.status_code == 404
     assert client.get(f"/distributions/{world['d'].id}/orders").status_code == 403
 
 
-@pytest.mark.parametrize("path", ["/catalogues/", "/catalogues/new", "/distributions/", "/distributions/new",
-                                  "/places", "/distributions/{d}/orders", "/distributions/{d}/summary",
-                                  "/distributions/{d}/signin", "/distributions/{d}/signin.pdf",
-                                  "/distributions/{d}/tablet", "/producer/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/catalogues/",
+        "/catalogues/new",
+        "/distributions/",
+        "/distributions/new",
+        "/places",
+        "/distributions/{d}/orders",
+        "/distributions/{d}/summary",
+        "/distributions/{d}/signin",
+        "/distributions/{d}/signin.pdf",
+        "/distributions/{d}/tablet",
+        "/producer/",
+    ],
+)
 def test_members_are_refused(client, auth, world, path):
     auth.login("m@example.test")
     assert client.get(path.format(d=world["d"].id)).status_code == 403
 
 
-@pytest.mark.parametrize("path", ["/distributions/{d}/orders", "/distributions/{d}/summary",
-                                  "/distributions/{d}/signin"])
+@pytest.mark.parametrize(
+    "path", ["/distributions/{d}/orders", "/distributions/{d}/summary", "/distributions/{d}/signin"]
+)
 def test_reports_queries_do_not_grow_with_members(app, client, auth, session, now, world, path):
     from .test_web_shop import _count_queries
 
@@ -245,8 +361,13 @@ def test_reports_queries_do_not_grow_with_members(app, client, auth, session, no
     before = _count_queries(app, client, url)
     for _ in range(15):
         m = factories.user(session, now=now, group=world["group"])
-        factories.order(session, distribution=world["d"], user=m, now=now,
-                        lines=[(world["leeks"], 1), (world["bread"], 2)])
+        factories.order(
+            session,
+            distribution=world["d"],
+            user=m,
+            now=now,
+            lines=[(world["leeks"], 1), (world["bread"], 2)],
+        )
     assert _count_queries(app, client, url) == before
 
 
@@ -263,14 +384,19 @@ def test_coordinator_changes_a_members_basket_after_the_close(client, auth, post
     d, leeks, bread = world["d"], world["leeks"], world["bread"]
     page = client.get(f"/distributions/{d.id}/baskets/{world['member'].id}")
     assert page.status_code == 200 and 'value="2"' in page.get_data(as_text=True)
-    response = post(f"/distributions/{d.id}/baskets/{world['member'].id}", {f"q-{leeks.id}": "3", f"q-{bread.id}": "0"})
+    response = post(
+        f"/distributions/{d.id}/baskets/{world['member'].id}",
+        {f"q-{leeks.id}": "3", f"q-{bread.id}": "0"},
+    )
     assert response.status_code == 302
     factories.fresh(session)
     lines = {ln.product_id: ln.quantity for ln in session.scalars(select(OrderLine))}
     assert lines == {leeks.id: 3}
 
 
-def test_coordinator_basket_edit_refuses_bad_input_and_validated_days(client, auth, post, session, now, world):
+def test_coordinator_basket_edit_refuses_bad_input_and_validated_days(
+    client, auth, post, session, now, world
+):
     auth.login("c@example.test")
     d, leeks = world["d"], world["leeks"]
     response = post(f"/distributions/{d.id}/baskets/{world['member'].id}", {f"q-{leeks.id}": "-2"})
@@ -283,16 +409,23 @@ def test_coordinator_basket_edit_refuses_bad_input_and_validated_days(client, au
     assert session.scalar(select(OrderLine.quantity).where(OrderLine.product_id == leeks.id)) == 2
 
 
-def test_coordinator_cannot_edit_the_basket_of_another_groups_member(client, auth, session, now, world):
+def test_coordinator_cannot_edit_the_basket_of_another_groups_member(
+    client, auth, session, now, world
+):
     stranger = factories.user(session, now=now, group=factories.group(session, now=now))
     auth.login("c@example.test")
     assert client.get(f"/distributions/{world['d'].id}/baskets/{stranger.id}").status_code == 404
 
 
-def test_dashboard_shows_totals_per_producer_and_days_to_validate(client, auth, session, now, world):
-    past = factories.distribution(session, group=world["group"], now=now, state="distributed",
-                                  catalogues=[world["catalogue"]])
-    factories.order(session, distribution=past, user=world["member"], now=now, lines=[(world["leeks"], 3)])
+def test_dashboard_shows_totals_per_producer_and_days_to_validate(
+    client, auth, session, now, world
+):
+    past = factories.distribution(
+        session, group=world["group"], now=now, state="distributed", catalogues=[world["catalogue"]]
+    )
+    factories.order(
+        session, distribution=past, user=world["member"], now=now, lines=[(world["leeks"], 3)]
+    )
     auth.login("c@example.test")
     html = client.get("/").get_data(as_text=True)
     assert "Tableau de bord" in html and "1 distribution à valider" in html
@@ -308,6 +441,8 @@ def test_members_do_not_see_the_dashboard(client, auth, world):
 def test_coordinator_finds_a_member_to_open_their_basket(client, auth, world):
     auth.login("c@example.test")
     one = client.get(f"/distributions/{world['d'].id}/baskets/pick?q=lovel")
-    assert one.status_code == 302 and one.headers["Location"].endswith(f"/baskets/{world['member'].id}")
+    assert one.status_code == 302 and one.headers["Location"].endswith(
+        f"/baskets/{world['member'].id}"
+    )
     none = client.get(f"/distributions/{world['d'].id}/baskets/pick?q=zzz")
     assert "Aucun membre ne correspond." in none.get_data(as_text=True)

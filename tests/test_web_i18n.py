@@ -11,7 +11,9 @@ from . import factories
 
 
 def test_english_browser_gets_english(client):
-    html = client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    html = client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(
+        as_text=True
+    )
     assert "Log in" in html and '<html lang="en">' in html
 
 

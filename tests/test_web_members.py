@@ -18,23 +18,37 @@ def group(session, now):
 
 @pytest.fixture
 def coordinator(session, now, group):
-    return factories.user(session, now=now, group=group, role="coordinator", email="coord@example.test")
+    return factories.user(
+        session, now=now, group=group, role="coordinator", email="coord@example.test"
+    )
 
 
 def _invite(post, email="new@example.test", role="member"):
     return post("/members/invite", {"email": email, "role": role})
 
 
-def test_coordinator_invites_and_the_link_creates_an_account(client, auth, post, session, coordinator, group):
+def test_coordinator_invites_and_the_link_creates_an_account(
+    client, auth, post, session, coordinator, group
+):
     auth.login("coord@example.test")
     response = _invite(post)
     assert response.status_code == 201
-    link = re.search(r'<code class="invite-link">([^<]+)</code>', response.get_data(as_text=True)).group(1)
+    link = re.search(
+        r'<code class="invite-link">([^<]+)</code>', response.get_data(as_text=True)
+    ).group(1)
     path = link.replace("http://localhost", "")
     auth.logout()
     token = csrf_token(client, path)
-    joined = client.post(path, data={"csrf_token": token, "first_name": "Nina", "last_name": "Roux",
-                                      "phone": "0611", "password": "a long password"})
+    joined = client.post(
+        path,
+        data={
+            "csrf_token": token,
+            "first_name": "Nina",
+            "last_name": "Roux",
+            "phone": "0611",
+            "password": "a long password",
+        },
+    )
     assert joined.status_code == 302
     assert "Nina" in client.get("/").get_data(as_text=True)
     user = session.scalar(select(User).where(User.email == "new@example.test"))
@@ -43,14 +57,17 @@ def test_coordinator_invites_and_the_link_creates_an_account(client, auth, post,
     assert client.get(path).status_code == 404
 
 
-def test_join_with_a_short_password_is_refused_and_creates_nothing(client, auth, post, session, coordinator):
+def test_join_with_a_short_password_is_refused_and_creates_nothing(
+    client, auth, post, session, coordinator
+):
     auth.login("coord@example.test")
     html = _invite(post).get_data(as_text=True)
     path = re.search(r"http://localhost(/join/[^<]+)<", html).group(1)
     auth.logout()
     token = csrf_token(client, path)
-    response = client.post(path, data={"csrf_token": token, "first_name": "A", "last_name": "B",
-                                       "password": "short"})
+    response = client.post(
+        path, data={"csrf_token": token, "first_name": "A", "last_name": "B", "password": "short"}
+    )
     assert response.status_code == 400
     assert "au moins 10 caractères" in response.get_data(as_text=True)
     assert session.scalar(select(User).where(User.email == "new@example.test")) is None
@@ -75,8 +92,10 @@ def test_an_existing_account_must_log_in_to_accept(client, auth, post, session, 
 
 @pytest.mark.parametrize(
     ("email", "message"),
-    [("not an email", "Saisissez une adresse e-mail valide."),
-     ("coord@example.test", "déjà membre du groupe")],
+    [
+        ("not an email", "Saisissez une adresse e-mail valide."),
+        ("coord@example.test", "déjà membre du groupe"),
+    ],
 )
 def test_bad_invitations_get_field_errors(auth, post, coordinator, email, message):
     auth.login("coord@example.test")
@@ -146,24 +165,46 @@ def test_switching_to_a_group_one_is_not_in_answers_404(auth, post, session, now
 
 def test_coordinator_edits_the_group_settings(auth, post, session, coordinator, group):
     auth.login("coord@example.test")
-    response = post("/members/settings", {"name": "AMAP des Tests", "payment_methods": ["cash", "transfer"],
-                                          "vat_rates": "5,5 ; 10 ; 20", "sheet_instructions": "Rapportez les cagettes",
-                                          "duty_signup_days": "21", "duty_reminder_days": "3"})
+    response = post(
+        "/members/settings",
+        {
+            "name": "AMAP des Tests",
+            "payment_methods": ["cash", "transfer"],
+            "vat_rates": "5,5 ; 10 ; 20",
+            "sheet_instructions": "Rapportez les cagettes",
+            "duty_signup_days": "21",
+            "duty_reminder_days": "3",
+        },
+    )
     assert response.status_code == 302
     factories.fresh(session)
     saved = session.get(type(group), group.id)
-    assert (saved.payment_methods, saved.vat_rates, saved.duty_signup_days) == (["cash", "transfer"], ["5.5", "10", "20"], 21)
+    assert (saved.payment_methods, saved.vat_rates, saved.duty_signup_days) == (
+        ["cash", "transfer"],
+        ["5.5", "10", "20"],
+        21,
+    )
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
-    [({"payment_methods": []}, "au moins un moyen de paiement"), ({"vat_rates": "abc"}, "Taux de TVA comme"),
-     ({"duty_signup_days": "-4"}, "entre 1 et 365"), ({"name": ""}, "Un nom est nécessaire")],
+    [
+        ({"payment_methods": []}, "au moins un moyen de paiement"),
+        ({"vat_rates": "abc"}, "Taux de TVA comme"),
+        ({"duty_signup_days": "-4"}, "entre 1 et 365"),
+        ({"name": ""}, "Un nom est nécessaire"),
+    ],
 )
 def test_bad_group_settings_save_nothing(auth, post, session, coordinator, group, changes, message):
     auth.login("coord@example.test")
-    data = {"name": "Nouveau nom", "payment_methods": ["cash"], "vat_rates": "5,5", "duty_signup_days": "10",
-            "duty_reminder_days": "2", **changes}
+    data = {
+        "name": "Nouveau nom",
+        "payment_methods": ["cash"],
+        "vat_rates": "5,5",
+        "duty_signup_days": "10",
+        "duty_reminder_days": "2",
+        **changes,
+    }
     response = post("/members/settings", data)
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     factories.fresh(session)

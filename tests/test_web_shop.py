@@ -17,15 +17,24 @@ def shop(session, now, auth):
     group = factories.group(session, now=now)
     member = factories.user(session, now=now, group=group, email="m@example.test")
     catalogue = factories.catalogue(session, group=group)
-    carrots = factories.product(session, catalogue=catalogue, name="Carottes", price_cents=260,
-                                unit="kg", weighed=True)
-    bread = factories.product(session, catalogue=catalogue, name="Pain", price_cents=450,
-                              stock=Decimal(3))
+    carrots = factories.product(
+        session, catalogue=catalogue, name="Carottes", price_cents=260, unit="kg", weighed=True
+    )
+    bread = factories.product(
+        session, catalogue=catalogue, name="Pain", price_cents=450, stock=Decimal(3)
+    )
     hidden = factories.product(session, catalogue=catalogue, name="Asperges", active=False)
     d = factories.distribution(session, group=group, now=now, catalogues=[catalogue])
     auth.login("m@example.test")
-    return dict(group=group, member=member, carrots=carrots, bread=bread, hidden=hidden, d=d,
-                catalogue=catalogue)
+    return dict(
+        group=group,
+        member=member,
+        carrots=carrots,
+        bread=bread,
+        hidden=hidden,
+        d=d,
+        catalogue=catalogue,
+    )
 
 
 def _lines(session):
@@ -88,15 +97,22 @@ def test_htmx_weighed_product_takes_decimals(post, session, shop):
 def test_asking_more_than_the_stock_gets_what_is_left_and_is_told(client, post, session, shop):
     response = _set(post, shop, shop["bread"], q="10")
     assert _lines(session) == {shop["bread"].id: 3}
-    assert "Il ne restait que 3 de Pain" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Il ne restait que 3 de Pain" in client.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
     htmx = _set(post, shop, shop["bread"], q="5", htmx=True)
     assert "Il ne restait que 3 de Pain" in htmx.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("-1", "négative"), ("abc", "Saisissez un nombre"), ("100000", "Au plus 999"),
-     ("1,5", "à l’unité"), ("1e400", "Au plus 999")],
+    [
+        ("-1", "négative"),
+        ("abc", "Saisissez un nombre"),
+        ("100000", "Au plus 999"),
+        ("1,5", "à l’unité"),
+        ("1e400", "Au plus 999"),
+    ],
 )
 def test_bad_quantities_save_nothing(post, session, shop, value, message):
     _set(post, shop, shop["carrots"], q="2")
@@ -131,7 +147,9 @@ def test_another_groups_distribution_answers_404(client, session, now, shop):
     assert client.get(f"/distributions/{foreign.id}/shop").status_code == 404
 
 
-def test_after_the_close_the_server_refuses_whatever_the_page_showed(client, post, session, shop, now):
+def test_after_the_close_the_server_refuses_whatever_the_page_showed(
+    client, post, session, shop, now
+):
     d, bread = shop["d"], shop["bread"]
     d.orders_close_at = now - timedelta(minutes=1)
     session.commit()
@@ -145,7 +163,9 @@ def test_after_the_close_the_server_refuses_whatever_the_page_showed(client, pos
 
 def test_closed_shop_shows_the_basket_read_only(client, session, shop, now):
     d = shop["d"]
-    factories.order(session, distribution=d, user=shop["member"], now=now, lines=[(shop["bread"], 2)])
+    factories.order(
+        session, distribution=d, user=shop["member"], now=now, lines=[(shop["bread"], 2)]
+    )
     d.orders_close_at = now - timedelta(minutes=1)
     session.commit()
     html = client.get(f"/distributions/{d.id}/shop").get_data(as_text=True)
@@ -153,16 +173,24 @@ def test_closed_shop_shows_the_basket_read_only(client, session, shop, now):
 
 
 def test_inactive_product_in_a_basket_stays_visible_marked_unavailable(client, session, shop, now):
-    factories.order(session, distribution=shop["d"], user=shop["member"], now=now, lines=[(shop["hidden"], 1)])
+    factories.order(
+        session, distribution=shop["d"], user=shop["member"], now=now, lines=[(shop["hidden"], 1)]
+    )
     html = client.get(f"/distributions/{shop['d'].id}/shop").get_data(as_text=True)
     assert "Asperges" in html and "Indisponible" in html
 
 
 def test_receipt_shows_vat_per_rate_and_the_same_total(client, session, shop, now):
-    cider = factories.product(session, catalogue=shop["catalogue"], name="Cidre", price_cents=600,
-                              vat_rate=Decimal(20))
-    basket = factories.order(session, distribution=shop["d"], user=shop["member"], now=now,
-                             lines=[(shop["bread"], 2), (cider, 1)])
+    cider = factories.product(
+        session, catalogue=shop["catalogue"], name="Cidre", price_cents=600, vat_rate=Decimal(20)
+    )
+    basket = factories.order(
+        session,
+        distribution=shop["d"],
+        user=shop["member"],
+        now=now,
+        lines=[(shop["bread"], 2), (cider, 1)],
+    )
     html = client.get(f"/baskets/{basket.id}").get_data(as_text=True)
     assert "TVA 5,5\xa0%" in html and "TVA 20\xa0%" in html
     assert "15,00\xa0€" in html  # 9.00 + 6.00
@@ -172,7 +200,9 @@ def test_receipt_shows_vat_per_rate_and_the_same_total(client, session, shop, no
 
 def test_someone_elses_receipt_answers_404(client, session, shop, now):
     other = factories.user(session, now=now, group=shop["group"])
-    basket = factories.order(session, distribution=shop["d"], user=other, now=now, lines=[(shop["bread"], 1)])
+    basket = factories.order(
+        session, distribution=shop["d"], user=other, now=now, lines=[(shop["bread"], 1)]
+    )
     assert client.get(f"/baskets/{basket.id}").status_code == 404
 
 
@@ -194,12 +224,16 @@ def _count_queries(app, client, path):
 
 def test_shop_queries_do_not_grow_with_products_or_members(app, client, session, shop, now):
     path = f"/distributions/{shop['d'].id}/shop"
-    factories.order(session, distribution=shop["d"], user=shop["member"], now=now, lines=[(shop["bread"], 1)])
+    factories.order(
+        session, distribution=shop["d"], user=shop["member"], now=now, lines=[(shop["bread"], 1)]
+    )
     before = _count_queries(app, client, path)
-    for i in range(30):
+    for _ in range(30):
         factories.product(session, catalogue=shop["catalogue"])
         other = factories.user(session, now=now, group=shop["group"])
-        factories.order(session, distribution=shop["d"], user=other, now=now, lines=[(shop["carrots"], 1)])
+        factories.order(
+            session, distribution=shop["d"], user=other, now=now, lines=[(shop["carrots"], 1)]
+        )
     second = factories.catalogue(session, group=shop["group"], name="Pains")
     factories.product(session, catalogue=second)
     shop["d"].catalogues.append(second)
@@ -214,7 +248,11 @@ def test_home_offers_the_sheet_to_volunteers_on_duty_only(client, auth, session,
     d.orders_close_at = now - timedelta(minutes=1)
     session.commit()
     assert "/sheet" not in client.get("/").get_data(as_text=True)
-    session.add(DutyAssignment(distribution_id=d.id, user_id=shop["member"].id, role_name="accueil", created_at=now))
+    session.add(
+        DutyAssignment(
+            distribution_id=d.id, user_id=shop["member"].id, role_name="accueil", created_at=now
+        )
+    )
     session.commit()
     html = client.get("/").get_data(as_text=True)
     assert f"/distributions/{d.id}/sheet" in html and "Vous êtes de permanence" in html

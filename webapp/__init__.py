@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -49,8 +49,15 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         COMPRESS_ALGORITHM=["gzip"],
         COMPRESS_LEVEL=5,
         COMPRESS_MIN_SIZE=1024,
-        COMPRESS_MIMETYPES=["text/html", "text/css", "application/javascript", "text/javascript",
-                            "application/json", "image/svg+xml", "text/csv"],
+        COMPRESS_MIMETYPES=[
+            "text/html",
+            "text/css",
+            "application/javascript",
+            "text/javascript",
+            "application/json",
+            "image/svg+xml",
+            "text/csv",
+        ],
     )
     if test_config:
         app.config.update(test_config)
@@ -58,7 +65,9 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         app.config["SECRET_KEY"] = _instance_secret(app, "secret_key")
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql://"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = uri.replace("postgresql://", "postgresql+psycopg://")
+        app.config["SQLALCHEMY_DATABASE_URI"] = uri.replace(
+            "postgresql://", "postgresql+psycopg://"
+        )
     if uri.startswith("sqlite"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
 

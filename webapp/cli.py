@@ -18,7 +18,9 @@ def register_cli(app: Flask) -> None:
 
         created = seed_demo(db.session, now=datetime.now(UTC))
         db.session.commit()
-        click.echo("Demo group created." if created else "Demo group already there: nothing changed.")
+        click.echo(
+            "Demo group created." if created else "Demo group already there: nothing changed."
+        )
 
     register_notify(app)
 
@@ -29,7 +31,9 @@ def _notify_once(app: Flask) -> dict:
     from .services.notify import send_due
 
     with app.test_request_context(base_url=app.config.get("PUBLIC_URL") or "http://localhost"):
-        counts = send_due(db.session, now=clock.now(), deliver=deliver, checkpoint=db.session.commit)
+        counts = send_due(
+            db.session, now=clock.now(), deliver=deliver, checkpoint=db.session.commit
+        )
         db.session.commit()
     return counts
 

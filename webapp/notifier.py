@@ -14,7 +14,8 @@ from .services.mail import send_mail
 def vapid(app: Flask):
     if "court_circuit.vapid" not in app.extensions:
         app.extensions["court_circuit.vapid"] = push.load_vapid(
-            Path(app.instance_path), app.config.get("VAPID_PRIVATE_KEY"))
+            Path(app.instance_path), app.config.get("VAPID_PRIVATE_KEY")
+        )
     return app.extensions["court_circuit.vapid"]
 
 
@@ -23,8 +24,14 @@ def push_to(user, payload: dict) -> int:
     app = current_app._get_current_object()
     sent = 0
     for sub in notify.has_push(db.session, user):
-        if push.send(db.session, sub, payload, vapid=vapid(app), subject=app.config["VAPID_SUBJECT"],
-                     allow_loopback=app.config["PUSH_ALLOW_LOOPBACK"]):
+        if push.send(
+            db.session,
+            sub,
+            payload,
+            vapid=vapid(app),
+            subject=app.config["VAPID_SUBJECT"],
+            allow_loopback=app.config["PUSH_ALLOW_LOOPBACK"],
+        ):
             sent += 1
     return sent
 
@@ -34,8 +41,12 @@ def deliver(message: notify.Message) -> str:
     payload = {"title": message.title, "body": message.body, "url": message.url}
     if push_to(message.user, payload):
         return "push"
-    if send_mail(current_app.config, to=message.user.email, subject=message.title,
-                 body=f"{message.body}\n\n{current_app.config.get('PUBLIC_URL', '')}{message.url}"):
+    if send_mail(
+        current_app.config,
+        to=message.user.email,
+        subject=message.title,
+        body=f"{message.body}\n\n{current_app.config.get('PUBLIC_URL', '')}{message.url}",
+    ):
         return "email"
     return "log"
 

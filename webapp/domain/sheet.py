@@ -85,7 +85,11 @@ def parse_event(raw: object, ctx: Context) -> Event:
     if kind not in KINDS:
         raise Rejected("unknown_kind")
     basket_id = raw.get("basket_id")
-    if not isinstance(basket_id, int) or isinstance(basket_id, bool) or basket_id not in ctx.lines_by_basket:
+    if (
+        not isinstance(basket_id, int)
+        or isinstance(basket_id, bool)
+        or basket_id not in ctx.lines_by_basket
+    ):
         raise Rejected("unknown_basket")
     recorded_at = _parse_time(raw.get("recorded_at"))
     if recorded_at > ctx.now + CLOCK_SKEW:
@@ -192,8 +196,10 @@ class BasketState:
         return latest.payload["state"], Decimal(quantity) if quantity is not None else None
 
     def live_payments(self) -> list[Event]:
-        return sorted((p for pid, p in self.payments.items() if pid not in self.voided),
-                      key=lambda e: e.order_key)
+        return sorted(
+            (p for pid, p in self.payments.items() if pid not in self.voided),
+            key=lambda e: e.order_key,
+        )
 
     def paid_cents(self) -> int:
         return sum(p.payload["amount_cents"] for p in self.live_payments())
@@ -201,7 +207,9 @@ class BasketState:
     def paid_by_method(self) -> dict[str, int]:
         totals: dict[str, int] = {}
         for p in self.live_payments():
-            totals[p.payload["method"]] = totals.get(p.payload["method"], 0) + p.payload["amount_cents"]
+            totals[p.payload["method"]] = (
+                totals.get(p.payload["method"], 0) + p.payload["amount_cents"]
+            )
         return totals
 
 

@@ -44,9 +44,7 @@ class LedgerEntry(db.Model):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     payment_method: Mapped[str | None] = mapped_column(String(20))
     pending: Mapped[bool] = mapped_column(Boolean, default=False)
-    reverses_id: Mapped[int | None] = mapped_column(
-        ForeignKey("ledger_entries.id"), unique=True
-    )
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
     note: Mapped[str] = mapped_column(String(250), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

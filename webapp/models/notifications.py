@@ -21,7 +21,9 @@ class DutyRole(db.Model):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(60))
     needed: Mapped[int] = mapped_column(Integer, default=1)
-    catalogue_id: Mapped[int | None] = mapped_column(ForeignKey("catalogues.id", ondelete="SET NULL"))
+    catalogue_id: Mapped[int | None] = mapped_column(
+        ForeignKey("catalogues.id", ondelete="SET NULL")
+    )
 
 
 class DutyWithdrawal(db.Model):
@@ -30,7 +32,9 @@ class DutyWithdrawal(db.Model):
     __tablename__ = "duty_withdrawals"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    distribution_id: Mapped[int] = mapped_column(ForeignKey("distributions.id", ondelete="CASCADE"), index=True)
+    distribution_id: Mapped[int] = mapped_column(
+        ForeignKey("distributions.id", ondelete="CASCADE"), index=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     role_name: Mapped[str] = mapped_column(String(60))
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -53,7 +57,9 @@ class NotificationPreference(db.Model):
 
     __tablename__ = "notification_preferences"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     muted: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 

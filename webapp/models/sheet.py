@@ -43,8 +43,9 @@ class SheetEvent(db.Model):
     tablet_link_id: Mapped[int | None] = mapped_column(ForeignKey("tablet_links.id"))
 
     def as_event(self) -> Event:
-        return Event(self.id, self.device_id, self.kind, self.basket_id, self.recorded_at,
-                     self.payload)
+        return Event(
+            self.id, self.device_id, self.kind, self.basket_id, self.recorded_at, self.payload
+        )
 
     def as_json(self) -> dict:
         return {

@@ -155,7 +155,9 @@ def invite_member(
 
 def find_invitation(session: Session, token: str, *, now: datetime) -> Invitation | None:
     """Return the open invitation for a token, or None when unknown, used or expired."""
-    invitation = session.scalar(select(Invitation).where(Invitation.token_hash == _token_hash(token)))
+    invitation = session.scalar(
+        select(Invitation).where(Invitation.token_hash == _token_hash(token))
+    )
     if not invitation or invitation.accepted_at or invitation.expires_at <= now:
         return None
     return invitation

@@ -35,16 +35,27 @@ def producers_of(session: Session, group: Group, *, archived: bool = False) -> l
 
 
 def catalogues_of(session: Session, group: Group, *, archived: bool = False) -> list[Catalogue]:
-    query = (select(Catalogue).where(Catalogue.group_id == group.id)
-             .options(selectinload(Catalogue.producer), selectinload(Catalogue.products))
-             .order_by(Catalogue.name))
+    query = (
+        select(Catalogue)
+        .where(Catalogue.group_id == group.id)
+        .options(selectinload(Catalogue.producer), selectinload(Catalogue.products))
+        .order_by(Catalogue.name)
+    )
     if not archived:
         query = query.where(Catalogue.archived_at.is_(None))
     return list(session.scalars(query))
 
 
-def save_producer(session: Session, group: Group, producer: Producer | None, *, name: str,
-                  trade: str, city: str, description: str) -> Producer:
+def save_producer(
+    session: Session,
+    group: Group,
+    producer: Producer | None,
+    *,
+    name: str,
+    trade: str,
+    city: str,
+    description: str,
+) -> Producer:
     """Create or update a producer of the group."""
     if not name.strip():
         raise ServiceError(_("A name is required."), field="name")
@@ -57,8 +68,15 @@ def save_producer(session: Session, group: Group, producer: Producer | None, *, 
     return producer
 
 
-def save_catalogue(session: Session, group: Group, catalogue: Catalogue | None, *,
-                   producer: Producer, name: str, description: str) -> Catalogue:
+def save_catalogue(
+    session: Session,
+    group: Group,
+    catalogue: Catalogue | None,
+    *,
+    producer: Producer,
+    name: str,
+    description: str,
+) -> Catalogue:
     if not name.strip():
         raise ServiceError(_("A name is required."), field="name")
     if catalogue is None:
@@ -107,8 +125,13 @@ def check_product(group: Group, data: ProductInput) -> dict[str, str]:
     return errors
 
 
-def save_product(session: Session, group: Group, catalogue: Catalogue, product: Product | None,
-                 data: ProductInput) -> Product:
+def save_product(
+    session: Session,
+    group: Group,
+    catalogue: Catalogue,
+    product: Product | None,
+    data: ProductInput,
+) -> Product:
     errors = check_product(group, data)
     if errors:
         field, message = next(iter(errors.items()))
@@ -116,8 +139,16 @@ def save_product(session: Session, group: Group, catalogue: Catalogue, product: 
     if product is None:
         product = Product(catalogue_id=catalogue.id)
         session.add(product)
-    for name in ("description", "unit", "quantity_per_unit", "price_cents", "vat_rate", "stock",
-                 "active", "weighed"):
+    for name in (
+        "description",
+        "unit",
+        "quantity_per_unit",
+        "price_cents",
+        "vat_rate",
+        "stock",
+        "active",
+        "weighed",
+    ):
         setattr(product, name, getattr(data, name))
     product.name = data.name.strip()
     session.flush()
@@ -128,8 +159,11 @@ def set_active(session: Session, catalogue: Catalogue, product_ids: list[int], a
     """Switch many products of a catalogue on or off; return how many changed."""
     result = session.execute(
         update(Product)
-        .where(Product.catalogue_id == catalogue.id, Product.id.in_(product_ids),
-               Product.active.is_not(active))
+        .where(
+            Product.catalogue_id == catalogue.id,
+            Product.id.in_(product_ids),
+            Product.active.is_not(active),
+        )
         .values(active=active)
     )
     session.flush()
@@ -138,16 +172,31 @@ def set_active(session: Session, catalogue: Catalogue, product_ids: list[int], a
 
 def duplicate_catalogue(session: Session, catalogue: Catalogue, *, name: str) -> Catalogue:
     """Copy a catalogue and its live products (stock left unlimited)."""
-    copy = Catalogue(group_id=catalogue.group_id, producer_id=catalogue.producer_id, name=name,
-                     kind=catalogue.kind, description=catalogue.description)
+    copy = Catalogue(
+        group_id=catalogue.group_id,
+        producer_id=catalogue.producer_id,
+        name=name,
+        kind=catalogue.kind,
+        description=catalogue.description,
+    )
     session.add(copy)
     session.flush()
     for p in catalogue.products:
         if p.archived_at is None:
-            session.add(Product(catalogue_id=copy.id, name=p.name, description=p.description,
-                                unit=p.unit, quantity_per_unit=p.quantity_per_unit,
-                                weighed=p.weighed, price_cents=p.price_cents,
-                                vat_rate=p.vat_rate, photo=p.photo, active=p.active))
+            session.add(
+                Product(
+                    catalogue_id=copy.id,
+                    name=p.name,
+                    description=p.description,
+                    unit=p.unit,
+                    quantity_per_unit=p.quantity_per_unit,
+                    weighed=p.weighed,
+                    price_cents=p.price_cents,
+                    vat_rate=p.vat_rate,
+                    photo=p.photo,
+                    active=p.active,
+                )
+            )
     session.flush()
     return copy
 
@@ -185,5 +234,8 @@ def save_photo(folder: Path, data: bytes) -> str:
 
 
 def products_by_ids(session: Session, catalogue: Catalogue, ids: list[int]) -> list[Product]:
-    return list(session.scalars(select(Product).where(Product.catalogue_id == catalogue.id,
-                                                      Product.id.in_(ids))))
+    return list(
+        session.scalars(
+            select(Product).where(Product.catalogue_id == catalogue.id, Product.id.in_(ids))
+        )
+    )

@@ -58,8 +58,11 @@ def seed_demo(session: Session, *, now: datetime) -> bool:
     )
     session.add(group)
     session.flush()
-    place = Place(group_id=group.id, name="Préau de l'école Paul-Bert",
-                  address="12 rue Paul-Bert, 93260 Les Lilas")
+    place = Place(
+        group_id=group.id,
+        name="Préau de l'école Paul-Bert",
+        address="12 rue Paul-Bert, 93260 Les Lilas",
+    )
     session.add(place)
     session.flush()
     accounts = _demo_accounts(session, group, now)
@@ -72,8 +75,12 @@ def seed_demo(session: Session, *, now: datetime) -> bool:
     _validate_demo(session, group, distributions["validated"], accounts["coordinator"], rng)
     _tablet_records(session, group, distributions["distributed"], accounts["volunteer"], rng)
     session.add(
-        DutyAssignment(distribution_id=distributions["closed"].id, user_id=accounts["volunteer"].id,
-                       role_name="accueil", created_at=now)
+        DutyAssignment(
+            distribution_id=distributions["closed"].id,
+            user_id=accounts["volunteer"].id,
+            role_name="accueil",
+            created_at=now,
+        )
     )
     session.flush()
     return True
@@ -88,8 +95,15 @@ def _demo_accounts(session: Session, group: Group, now: datetime) -> dict[str, U
     }
     accounts = {}
     for key, (first, last, role, phone) in specs.items():
-        user = create_user(session, email=f"{key}@demo.test", first_name=first, last_name=last,
-                           password=DEMO_PASSWORD, phone=phone, now=now)
+        user = create_user(
+            session,
+            email=f"{key}@demo.test",
+            first_name=first,
+            last_name=last,
+            password=DEMO_PASSWORD,
+            phone=phone,
+            now=now,
+        )
         if key != "producer":
             add_membership(session, user, group, role=role, now=now)
         accounts[key] = user
@@ -105,8 +119,9 @@ def _members(session: Session, group: Group, rng: random.Random, now: datetime) 
             rng.choice([6, 7]), *(rng.randrange(100) for _ in range(4))
         )
         email = f"{first}.{last}.{i}@exemple.fr".lower()
-        user = User(email=_ascii(email), first_name=first, last_name=last, phone=phone,
-                    created_at=now)
+        user = User(
+            email=_ascii(email), first_name=first, last_name=last, phone=phone, created_at=now
+        )
         session.add(user)
         session.flush()
         add_membership(session, user, group, now=now)
@@ -123,14 +138,29 @@ def _ascii(text: str) -> str:
 def _catalogues(session: Session, group: Group, producer_user: User) -> list[Catalogue]:
     catalogues = []
     for index, (name, trade, city, catalogue_name, products) in enumerate(PRODUCERS):
-        producer = Producer(name=name, trade=trade, city=city, created_in_group_id=group.id,
-                            user_id=producer_user.id if index == 0 else None)
+        producer = Producer(
+            name=name,
+            trade=trade,
+            city=city,
+            created_in_group_id=group.id,
+            user_id=producer_user.id if index == 0 else None,
+        )
         catalogue = Catalogue(group_id=group.id, producer=producer, name=catalogue_name)
         session.add_all([producer, catalogue])
         for pname, unit, per_unit, price, vat, weighed, stock in products:
-            session.add(Product(catalogue=catalogue, name=pname, unit=unit,
-                                quantity_per_unit=per_unit, price_cents=price, vat_rate=vat,
-                                weighed=weighed, stock=stock, active=True))
+            session.add(
+                Product(
+                    catalogue=catalogue,
+                    name=pname,
+                    unit=unit,
+                    quantity_per_unit=per_unit,
+                    price_cents=price,
+                    vat_rate=vat,
+                    weighed=weighed,
+                    stock=stock,
+                    active=True,
+                )
+            )
         catalogues.append(catalogue)
     session.flush()
     return catalogues
@@ -152,8 +182,14 @@ def _distributions(session, group, place, catalogues, now) -> dict[str, Distribu
         starts, ends = _local(day, 17, 30), _local(day, 19, 30)
         close_at = now + closes if closes else starts - timedelta(days=2)
         open_at = now + opens if opens else close_at - timedelta(days=7)
-        d = Distribution(group_id=group.id, place_id=place.id, starts_at=starts, ends_at=ends,
-                         orders_open_at=open_at, orders_close_at=min(close_at, starts))
+        d = Distribution(
+            group_id=group.id,
+            place_id=place.id,
+            starts_at=starts,
+            ends_at=ends,
+            orders_open_at=open_at,
+            orders_close_at=min(close_at, starts),
+        )
         d.catalogues = list(catalogues)
         session.add(d)
         result[key] = d
@@ -169,7 +205,8 @@ def _orders(session, distribution, catalogues, members, rng, now) -> None:
         basket = get_or_create_basket(session, distribution, user, now=ordered_at)
         for product in rng.sample(products, rng.randint(2, 6)):
             quantity = (
-                Decimal(rng.choice(["0.5", "0.8", "1", "1.2", "1.5", "2"])) if product.weighed
+                Decimal(rng.choice(["0.5", "0.8", "1", "1.2", "1.5", "2"]))
+                if product.weighed
                 else Decimal(rng.randint(1, 3))
             )
             if product.stock is not None:
@@ -177,9 +214,16 @@ def _orders(session, distribution, catalogues, members, rng, now) -> None:
                 if quantity <= 0:
                     continue
                 product.stock -= quantity
-            session.add(OrderLine(basket=basket, product_id=product.id, quantity=quantity,
-                                  unit_price_cents=product.price_cents, vat_rate=product.vat_rate,
-                                  updated_at=ordered_at))
+            session.add(
+                OrderLine(
+                    basket=basket,
+                    product_id=product.id,
+                    quantity=quantity,
+                    unit_price_cents=product.price_cents,
+                    vat_rate=product.vat_rate,
+                    updated_at=ordered_at,
+                )
+            )
     session.flush()
 
 
@@ -187,23 +231,44 @@ def _tablet_records(session, group, distribution, volunteer, rng) -> None:
     """Yesterday's tablet: most baskets collected, paid and signed; a few to check."""
     import uuid
 
-    baskets = session.scalars(select(Basket).where(Basket.distribution_id == distribution.id)
-                              .order_by(Basket.number)).all()
+    baskets = session.scalars(
+        select(Basket).where(Basket.distribution_id == distribution.id).order_by(Basket.number)
+    ).all()
     at = distribution.starts_at
     for i, basket in enumerate(baskets):
         at += timedelta(minutes=2)
         due = basket_total_cents(line.as_line() for line in basket.lines)
-        common = dict(distribution_id=distribution.id, basket_id=basket.id, device_id="tablet-demo",
-                      received_at=at, recorded_at=at, late=False, user_id=volunteer.id)
+        common = dict(
+            distribution_id=distribution.id,
+            basket_id=basket.id,
+            device_id="tablet-demo",
+            received_at=at,
+            recorded_at=at,
+            late=False,
+            user_id=volunteer.id,
+        )
         if i % 11 == 10:
             continue  # not collected
-        session.add(SheetEvent(id=str(uuid.uuid4()), kind="pickup", payload={"state": "taken"}, **common))
+        session.add(
+            SheetEvent(id=str(uuid.uuid4()), kind="pickup", payload={"state": "taken"}, **common)
+        )
         paid = due if i % 7 else max(due - 500, 100)  # a few paid short
-        session.add(SheetEvent(id=str(uuid.uuid4()), kind="payment",
-                               payload={"method": rng.choice(group.payment_methods[:3]), "amount_cents": paid},
-                               **common))
-        session.add(SheetEvent(id=str(uuid.uuid4()), kind="signature",
-                               payload={"svg_path": "M20 120 L80 60 L140 130 L200 70 L260 110"}, **common))
+        session.add(
+            SheetEvent(
+                id=str(uuid.uuid4()),
+                kind="payment",
+                payload={"method": rng.choice(group.payment_methods[:3]), "amount_cents": paid},
+                **common,
+            )
+        )
+        session.add(
+            SheetEvent(
+                id=str(uuid.uuid4()),
+                kind="signature",
+                payload={"svg_path": "M20 120 L80 60 L140 130 L200 70 L260 110"},
+                **common,
+            )
+        )
     session.flush()
 
 
@@ -213,13 +278,21 @@ def _validate_demo(session, group, distribution, coordinator, rng) -> None:
     baskets = session.scalars(select(Basket).where(Basket.distribution_id == distribution.id)).all()
     for basket in baskets:
         due = basket_total_cents(line.as_line() for line in basket.lines)
-        common = dict(group_id=group.id, user_id=basket.user_id, distribution_id=distribution.id,
-                      basket_id=basket.id, created_by_id=coordinator.id, created_at=at)
+        common = dict(
+            group_id=group.id,
+            user_id=basket.user_id,
+            distribution_id=distribution.id,
+            basket_id=basket.id,
+            created_by_id=coordinator.id,
+            created_at=at,
+        )
         session.add(LedgerEntry(kind="order", amount_cents=-due, **common))
         paid = due if rng.random() > 0.15 else due - rng.choice([100, 250, 500])
         if paid > 0:
             method = rng.choice(group.payment_methods[:3])
-            session.add(LedgerEntry(kind="payment", amount_cents=paid, payment_method=method, **common))
+            session.add(
+                LedgerEntry(kind="payment", amount_cents=paid, payment_method=method, **common)
+            )
     distribution.validated_at = at
     distribution.validated_by_id = coordinator.id
     session.flush()

@@ -40,15 +40,20 @@ def coming_distributions(
         b.distribution_id: b
         for b in session.scalars(
             select(Basket)
-            .where(Basket.user_id == user.id, Basket.distribution_id.in_([d.id for d in distributions]))
+            .where(
+                Basket.user_id == user.id, Basket.distribution_id.in_([d.id for d in distributions])
+            )
             .options(selectinload(Basket.lines))
         )
     }
-    duties = set(session.scalars(
-        select(DutyAssignment.distribution_id).where(
-            DutyAssignment.user_id == user.id,
-            DutyAssignment.distribution_id.in_([d.id for d in distributions]))
-    ))
+    duties = set(
+        session.scalars(
+            select(DutyAssignment.distribution_id).where(
+                DutyAssignment.user_id == user.id,
+                DutyAssignment.distribution_id.in_([d.id for d in distributions]),
+            )
+        )
+    )
     rows = []
     for d in distributions:
         basket = baskets.get(d.id)

@@ -13,14 +13,24 @@ from . import ServiceError
 
 def _days(text: str, field: str, low: int, high: int) -> int:
     if not text.strip().isdigit() or not low <= int(text) <= high:
-        raise ServiceError(_("Enter a number of days between %(low)d and %(high)d.", low=low, high=high),
-                           field=field)
+        raise ServiceError(
+            _("Enter a number of days between %(low)d and %(high)d.", low=low, high=high),
+            field=field,
+        )
     return int(text)
 
 
-def update_settings(session: Session, group: Group, *, name: str, payment_methods: list[str],
-                    vat_rates: str, sheet_instructions: str, duty_signup_days: str,
-                    duty_reminder_days: str) -> Group:
+def update_settings(
+    session: Session,
+    group: Group,
+    *,
+    name: str,
+    payment_methods: list[str],
+    vat_rates: str,
+    sheet_instructions: str,
+    duty_signup_days: str,
+    duty_reminder_days: str,
+) -> Group:
     """Check every field, then save them all (nothing is half-saved)."""
     if not name.strip():
         raise ServiceError(_("A name is required."), field="name")
@@ -28,7 +38,9 @@ def update_settings(session: Session, group: Group, *, name: str, payment_method
     if not methods:
         raise ServiceError(_("Choose at least one payment method."), field="payment_methods")
     try:
-        rates = sorted({Decimal(r.strip().replace(",", ".")) for r in vat_rates.split(";") if r.strip()})
+        rates = sorted(
+            {Decimal(r.strip().replace(",", ".")) for r in vat_rates.split(";") if r.strip()}
+        )
     except InvalidOperation as error:
         raise ServiceError(_("VAT rates like 5,5 ; 20"), field="vat_rates") from error
     if not rates or any(not 0 <= r < 100 for r in rates):

@@ -36,8 +36,15 @@ from ..models import (
 
 log = logging.getLogger(__name__)
 
-KINDS = ("orders_open", "orders_closing", "basket_tomorrow", "duty_reminder", "roles_vacant",
-         "product_removed", "to_validate")
+KINDS = (
+    "orders_open",
+    "orders_closing",
+    "basket_tomorrow",
+    "duty_reminder",
+    "roles_vacant",
+    "product_removed",
+    "to_validate",
+)
 
 
 @dataclass
@@ -57,8 +64,11 @@ def claim(session: Session, message: Message, *, now: datetime) -> bool:
     """Record the message as sent; False when it already was (by us or another sender)."""
     try:
         with session.begin_nested():
-            session.add(NotificationLog(user_id=message.user.id, kind=message.kind, ref=message.ref,
-                                        created_at=now))
+            session.add(
+                NotificationLog(
+                    user_id=message.user.id, kind=message.kind, ref=message.ref, created_at=now
+                )
+            )
     except IntegrityError:
         return False
     return True
@@ -78,9 +88,13 @@ def _when(moment: datetime) -> str:
 def due_messages(session: Session, *, now: datetime) -> list[Message]:
     """Every message due at `now`, in each person's language."""
     messages: list[Message] = []
-    distributions = session.scalars(select(Distribution).where(
-        Distribution.cancelled_at.is_(None), Distribution.ends_at > now - timedelta(days=3),
-        Distribution.orders_open_at < now + timedelta(days=40))).all()
+    distributions = session.scalars(
+        select(Distribution).where(
+            Distribution.cancelled_at.is_(None),
+            Distribution.ends_at > now - timedelta(days=3),
+            Distribution.orders_open_at < now + timedelta(days=40),
+        )
+    ).all()
     for d in distributions:
         group = session.get(Group, d.group_id)
         messages += _for_distribution(session, d, group, now)
@@ -90,8 +104,13 @@ def due_messages(session: Session, *, now: datetime) -> list[Message]:
 def _for_distribution(session, d: Distribution, group: Group, now: datetime) -> list[Message]:
     state, out = d.status(now), []
     members = _members(session, group)
-    buyers = set(session.scalars(select(Basket.user_id).join(OrderLine).where(
-        Basket.distribution_id == d.id, OrderLine.quantity > 0)))
+    buyers = set(
+        session.scalars(
+            select(Basket.user_id)
+            .join(OrderLine)
+            .where(Basket.distribution_id == d.id, OrderLine.quantity > 0)
+        )
+    )
     shop = url_for("shop.shop", distribution_id=d.id)
     ref = f"d{d.id}"
 
@@ -101,48 +120,91 @@ def _for_distribution(session, d: Distribution, group: Group, now: datetime) -> 
 
     if state == Status.OPEN and now - d.orders_open_at < timedelta(days=2):
         for u in members:
-            add(u, "orders_open", lambda: _("Orders are open"),
-                lambda: _("Order until %(when)s.", when=_when(d.orders_close_at)), shop)
+            add(
+                u,
+                "orders_open",
+                lambda: _("Orders are open"),
+                lambda: _("Order until %(when)s.", when=_when(d.orders_close_at)),
+                shop,
+            )
     if state == Status.OPEN and d.orders_close_at - now <= timedelta(hours=24):
         for u in members:
             if u.id not in buyers:
-                add(u, "orders_closing", lambda: _("Orders close in less than 24 hours"),
-                    lambda: _("Orders close on %(when)s.", when=_when(d.orders_close_at)), shop)
+                add(
+                    u,
+                    "orders_closing",
+                    lambda: _("Orders close in less than 24 hours"),
+                    lambda: _("Orders close on %(when)s.", when=_when(d.orders_close_at)),
+                    shop,
+                )
     if state == Status.CLOSED and d.starts_at - now <= timedelta(hours=24):
         for u in (m for m in members if m.id in buyers):
-            add(u, "basket_tomorrow", lambda: _("Your basket is ready for tomorrow"),
-                lambda: _("Distribution on %(when)s at %(place)s.", when=_when(d.starts_at), place=d.place.name),
-                shop)
-    duties = session.scalars(select(DutyAssignment).where(DutyAssignment.distribution_id == d.id)).all()
-    if state in (Status.SCHEDULED, Status.OPEN, Status.CLOSED) and \
-            d.starts_at - now <= timedelta(days=group.duty_reminder_days):
+            add(
+                u,
+                "basket_tomorrow",
+                lambda: _("Your basket is ready for tomorrow"),
+                lambda: _(
+                    "Distribution on %(when)s at %(place)s.",
+                    when=_when(d.starts_at),
+                    place=d.place.name,
+                ),
+                shop,
+            )
+    duties = session.scalars(
+        select(DutyAssignment).where(DutyAssignment.distribution_id == d.id)
+    ).all()
+    if state in (Status.SCHEDULED, Status.OPEN, Status.CLOSED) and d.starts_at - now <= timedelta(
+        days=group.duty_reminder_days
+    ):
         for duty in duties:
-            add(duty.user, "duty_reminder", lambda duty=duty: _("You are on duty: %(role)s", role=duty.role_name),
-                lambda: _("Distribution on %(when)s at %(place)s.", when=_when(d.starts_at), place=d.place.name),
-                url_for("roster.index"))
+            add(
+                duty.user,
+                "duty_reminder",
+                lambda duty=duty: _("You are on duty: %(role)s", role=duty.role_name),
+                lambda: _(
+                    "Distribution on %(when)s at %(place)s.",
+                    when=_when(d.starts_at),
+                    place=d.place.name,
+                ),
+                url_for("roster.index"),
+            )
         roles = session.scalars(select(DutyRole).where(DutyRole.group_id == group.id)).all()
         taken = {}
         for duty in duties:
             taken[duty.role_name] = taken.get(duty.role_name, 0) + 1
         if any(taken.get(r.name, 0) < r.needed for r in roles):
             for u in members:
-                add(u, "roles_vacant", lambda: _("Volunteers wanted"),
+                add(
+                    u,
+                    "roles_vacant",
+                    lambda: _("Volunteers wanted"),
                     lambda: _("Some duties of %(when)s are still free.", when=_when(d.starts_at)),
-                    url_for("roster.index"))
+                    url_for("roster.index"),
+                )
     if state == Status.DISTRIBUTED:
         for u in _members(session, group, coordinators_only=True):
-            add(u, "to_validate", lambda: _("A distribution is waiting for validation"),
+            add(
+                u,
+                "to_validate",
+                lambda: _("A distribution is waiting for validation"),
                 lambda: _("The distribution of %(when)s is over.", when=_when(d.starts_at)),
-                url_for("validation.page", distribution_id=d.id))
+                url_for("validation.page", distribution_id=d.id),
+            )
     return out
 
 
-def send_due(session: Session, *, now: datetime, deliver: Deliver, checkpoint: Callable[[], None],
-             messages: list[Message] | None = None) -> dict[str, int]:
+def send_due(
+    session: Session,
+    *,
+    now: datetime,
+    deliver: Deliver,
+    checkpoint: Callable[[], None],
+    messages: list[Message] | None = None,
+) -> dict[str, int]:
     """Claim and deliver each due message once; return counts per channel."""
     counts: dict[str, int] = {}
     muted = {p.user_id: set(p.muted) for p in session.scalars(select(NotificationPreference))}
-    for message in (messages if messages is not None else due_messages(session, now=now)):
+    for message in messages if messages is not None else due_messages(session, now=now):
         if not claim(session, message, now=now):
             continue
         checkpoint()  # the claim is visible to other senders before anything goes out
@@ -152,4 +214,6 @@ def send_due(session: Session, *, now: datetime, deliver: Deliver, checkpoint: C
 
 
 def has_push(session: Session, user: User) -> list[PushSubscription]:
-    return list(session.scalars(select(PushSubscription).where(PushSubscription.user_id == user.id)))
+    return list(
+        session.scalars(select(PushSubscription).where(PushSubscription.user_id == user.id))
+    )

@@ -53,7 +53,7 @@ def render_pdf(html: str, *, base_url: str, static_root: str) -> bytes:
     tail_split = blocks[-1].rpartition("</section>")
     blocks[-1], tail = tail_split[0] + tail_split[1], tail_split[2]
     size = -(-len(blocks) // workers)
-    parts = [head + "".join(blocks[i:i + size]) + tail for i in range(0, len(blocks), size)]
+    parts = [head + "".join(blocks[i : i + size]) + tail for i in range(0, len(blocks), size)]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pdfs = list(pool.map(_render, parts, [base_url] * len(parts), [static_root] * len(parts)))

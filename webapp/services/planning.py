@@ -17,7 +17,9 @@ from . import ServiceError
 MAX_SERIES = 60
 
 
-def save_place(session: Session, group: Group, place: Place | None, *, name: str, address: str) -> Place:
+def save_place(
+    session: Session, group: Group, place: Place | None, *, name: str, address: str
+) -> Place:
     if not name.strip():
         raise ServiceError(_("A name is required."), field="name")
     if place is None:
@@ -38,7 +40,10 @@ class Window:
 
 WINDOW_MESSAGES = {
     "close_before_open": ("orders_close_at", _l("Orders must close after they open.")),
-    "close_after_start": ("orders_close_at", _l("Orders must close before the distribution starts.")),
+    "close_after_start": (
+        "orders_close_at",
+        _l("Orders must close before the distribution starts."),
+    ),
     "end_before_start": ("ends_at", _l("The distribution must end after it starts.")),
 }
 
@@ -46,8 +51,9 @@ WINDOW_MESSAGES = {
 def check(window: Window) -> dict[str, str]:
     """Field errors of a window, translated."""
     errors = {}
-    for error in check_window(window.orders_open_at, window.orders_close_at, window.starts_at,
-                              window.ends_at):
+    for error in check_window(
+        window.orders_open_at, window.orders_close_at, window.starts_at, window.ends_at
+    ):
         field, message = WINDOW_MESSAGES[error.code]
         errors.setdefault(field, str(message))
     return errors
@@ -56,16 +62,23 @@ def check(window: Window) -> dict[str, str]:
 def series(first: Window, *, every_days: int | None, monthly: bool, count: int) -> list[Window]:
     """The windows of a series: each day shifted, the order window kept relative to it."""
     if not 1 <= count <= MAX_SERIES:
-        raise ServiceError(_("A series has between 1 and %(n)d distributions.", n=MAX_SERIES),
-                           field="count")
+        raise ServiceError(
+            _("A series has between 1 and %(n)d distributions.", n=MAX_SERIES), field="count"
+        )
     windows = []
     for i in range(count):
         if monthly:
             shift = _months(first.starts_at, i) - first.starts_at
         else:
             shift = timedelta(days=(every_days or 7) * i)
-        windows.append(Window(first.starts_at + shift, first.ends_at + shift,
-                              first.orders_open_at + shift, first.orders_close_at + shift))
+        windows.append(
+            Window(
+                first.starts_at + shift,
+                first.ends_at + shift,
+                first.orders_open_at + shift,
+                first.orders_close_at + shift,
+            )
+        )
     return windows
 
 
@@ -78,8 +91,14 @@ def _months(moment: datetime, n: int) -> datetime:
     return first_day + timedelta(days=offset + 7 * min(week, 3))
 
 
-def create_distributions(session: Session, group: Group, *, place: Place,
-                         catalogues: list[Catalogue], windows: list[Window]) -> list[Distribution]:
+def create_distributions(
+    session: Session,
+    group: Group,
+    *,
+    place: Place,
+    catalogues: list[Catalogue],
+    windows: list[Window],
+) -> list[Distribution]:
     """Create one distribution per window, all checked before anything is written."""
     if place.group_id != group.id or any(c.group_id != group.id for c in catalogues):
         raise ServiceError(_("Unknown place or catalogue."), status=404)
@@ -92,9 +111,14 @@ def create_distributions(session: Session, group: Group, *, place: Place,
             raise ServiceError(message, field=field)
     created = []
     for window in windows:
-        d = Distribution(group_id=group.id, place_id=place.id, starts_at=window.starts_at,
-                         ends_at=window.ends_at, orders_open_at=window.orders_open_at,
-                         orders_close_at=window.orders_close_at)
+        d = Distribution(
+            group_id=group.id,
+            place_id=place.id,
+            starts_at=window.starts_at,
+            ends_at=window.ends_at,
+            orders_open_at=window.orders_open_at,
+            orders_close_at=window.orders_close_at,
+        )
         d.catalogues = list(catalogues)
         session.add(d)
         created.append(d)
@@ -102,8 +126,14 @@ def create_distributions(session: Session, group: Group, *, place: Place,
     return created
 
 
-def update_distribution(session: Session, distribution: Distribution, *, place: Place,
-                        catalogues: list[Catalogue], window: Window) -> Distribution:
+def update_distribution(
+    session: Session,
+    distribution: Distribution,
+    *,
+    place: Place,
+    catalogues: list[Catalogue],
+    window: Window,
+) -> Distribution:
     if distribution.validated_at is not None:
         raise ServiceError(_("A validated distribution cannot change."), status=409)
     errors = check(window)
@@ -120,8 +150,9 @@ def update_distribution(session: Session, distribution: Distribution, *, place: 
     return distribution
 
 
-def cancel_distribution(session: Session, distribution: Distribution, *, actor: User,
-                        now: datetime) -> list[User]:
+def cancel_distribution(
+    session: Session, distribution: Distribution, *, actor: User, now: datetime
+) -> list[User]:
     """Cancel a distribution; return the members who had ordered, to be told."""
     if distribution.validated_at is not None:
         raise ServiceError(_("A validated distribution cannot be cancelled."), status=409)
@@ -129,7 +160,10 @@ def cancel_distribution(session: Session, distribution: Distribution, *, actor: 
         raise ServiceError(_("This distribution is already cancelled."), status=409)
     distribution.cancelled_at = now
     session.flush()
-    return list(session.scalars(
-        select(User).join(Basket, Basket.user_id == User.id)
-        .where(Basket.distribution_id == distribution.id)
-    ))
+    return list(
+        session.scalars(
+            select(User)
+            .join(Basket, Basket.user_id == User.id)
+            .where(Basket.distribution_id == distribution.id)
+        )
+    )

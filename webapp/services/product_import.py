@@ -33,10 +33,24 @@ HEADERS = {
     "description": ("description",),
     "weighed": ("weighed", "au poids", "vrac"),
 }
-UNIT_WORDS = {"piece": "piece", "pièce": "piece", "pc": "piece", "kg": "kg", "g": "g",
-              "litre": "litre", "l": "litre", "botte": "bunch", "bunch": "bunch",
-              "douzaine": "dozen", "dozen": "dozen", "pot": "jar", "jar": "jar",
-              "boite": "box", "boîte": "box", "box": "box"}
+UNIT_WORDS = {
+    "piece": "piece",
+    "pièce": "piece",
+    "pc": "piece",
+    "kg": "kg",
+    "g": "g",
+    "litre": "litre",
+    "l": "litre",
+    "botte": "bunch",
+    "bunch": "bunch",
+    "douzaine": "dozen",
+    "dozen": "dozen",
+    "pot": "jar",
+    "jar": "jar",
+    "boite": "box",
+    "boîte": "box",
+    "box": "box",
+}
 YES = {"1", "oui", "yes", "x", "vrai", "true"}
 
 
@@ -82,8 +96,13 @@ def parse(text: str, group: Group) -> list[ImportRow]:
                 columns[key] = index
     missing = [key for key in ("name", "price") if key not in columns]
     if missing:
-        raise ServiceError(_("Missing columns: %(columns)s. The first line must name the columns "
-                             "(nom, prix, tva, unité, stock...).", columns=", ".join(missing)))
+        raise ServiceError(
+            _(
+                "Missing columns: %(columns)s. The first line must name the columns "
+                "(nom, prix, tva, unité, stock...).",
+                columns=", ".join(missing),
+            )
+        )
     rows = []
     for number, record in enumerate(reader, start=2):
         if not any(cell.strip() for cell in record):
@@ -105,7 +124,9 @@ def _row(number: int, values: dict[str, str], group: Group) -> ImportRow:
     except AmountError:
         price, errors["price"] = 0, _("Not a valid price.")
     try:
-        rate = Decimal((values.get("vat_rate") or group.vat_rates[0]).replace(",", ".").rstrip("%").strip())
+        rate = Decimal(
+            (values.get("vat_rate") or group.vat_rates[0]).replace(",", ".").rstrip("%").strip()
+        )
     except InvalidOperation:
         rate, errors["vat_rate"] = Decimal(-1), _("Not a valid VAT rate.")
     unit = UNIT_WORDS.get(_plain(values.get("unit") or "piece"), _plain(values.get("unit") or ""))
@@ -115,9 +136,14 @@ def _row(number: int, values: dict[str, str], group: Group) -> ImportRow:
     except AmountError:
         per_unit, stock, errors["stock"] = Decimal(1), None, _("Not a valid number.")
     product = ProductInput(
-        name=values.get("name", ""), description=values.get("description", ""),
-        unit=unit if unit in UNITS else "?", quantity_per_unit=per_unit, price_cents=price,
-        vat_rate=rate, stock=stock, active=True,
+        name=values.get("name", ""),
+        description=values.get("description", ""),
+        unit=unit if unit in UNITS else "?",
+        quantity_per_unit=per_unit,
+        price_cents=price,
+        vat_rate=rate,
+        stock=stock,
+        active=True,
         weighed=_plain(values.get("weighed", "")) in YES,
     )
     for key, message in check_product(group, product).items():
@@ -127,8 +153,9 @@ def _row(number: int, values: dict[str, str], group: Group) -> ImportRow:
     return row
 
 
-def import_rows(session: Session, group: Group, catalogue: Catalogue, rows: list[ImportRow],
-                *, skip_wrong: bool) -> int:
+def import_rows(
+    session: Session, group: Group, catalogue: Catalogue, rows: list[ImportRow], *, skip_wrong: bool
+) -> int:
     """Create the products of the rows; refuse everything if a row is wrong and not skipped."""
     wrong = [row for row in rows if row.errors]
     if wrong and not skip_wrong:

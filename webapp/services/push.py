@@ -70,8 +70,9 @@ def check_endpoint(endpoint: str, *, allow_loopback: bool) -> None:
         raise ServiceError(_("A push subscription must point to a public address."), status=422)
 
 
-def save_subscription(session: Session, user: User, raw: bytes, *, allow_loopback: bool,
-                      now: datetime) -> PushSubscription:
+def save_subscription(
+    session: Session, user: User, raw: bytes, *, allow_loopback: bool, now: datetime
+) -> PushSubscription:
     """Store the browser's PushSubscription JSON for a user (refreshed when it exists)."""
     if len(raw) > MAX_SUBSCRIPTION_BYTES:
         raise ServiceError(_("This subscription is too large."), status=413)
@@ -95,16 +96,28 @@ def save_subscription(session: Session, user: User, raw: bytes, *, allow_loopbac
     return sub
 
 
-def send(session: Session, sub: PushSubscription, payload: dict, *, vapid, subject: str,
-         allow_loopback: bool) -> bool:
+def send(
+    session: Session,
+    sub: PushSubscription,
+    payload: dict,
+    *,
+    vapid,
+    subject: str,
+    allow_loopback: bool,
+) -> bool:
     """Send one encrypted message; forget subscriptions the push service says are gone."""
     from pywebpush import WebPushException, webpush
 
     check_endpoint(sub.endpoint, allow_loopback=allow_loopback)  # checked again: data can age
     info = {"endpoint": sub.endpoint, "keys": {"p256dh": sub.p256dh, "auth": sub.auth}}
     try:
-        webpush(info, data=json.dumps(payload), vapid_private_key=vapid,
-                vapid_claims={"sub": subject}, timeout=10)
+        webpush(
+            info,
+            data=json.dumps(payload),
+            vapid_private_key=vapid,
+            vapid_claims={"sub": subject},
+            timeout=10,
+        )
     except WebPushException as error:
         status = getattr(error.response, "status_code", None)
         if status in (404, 410):

@@ -91,39 +91,82 @@ class MemberOrder:
         return sum(1 for line in self.lines if not line.product.active and line.quantity > 0)
 
 
-def day_orders(session: Session, distribution: Distribution, *, catalogue_id: int | None = None,
-               with_balances: bool = False) -> list[MemberOrder]:
+def day_orders(
+    session: Session,
+    distribution: Distribution,
+    *,
+    catalogue_id: int | None = None,
+    with_balances: bool = False,
+) -> list[MemberOrder]:
     """Baskets of the day sorted by number, with their lines (of one catalogue if given).
 
     Read as plain rows in one query: a day of 1,000 members has 10,000 lines, and ORM
     objects for each would cost more than the whole report.
     """
     query = (
-        select(Basket.id, Basket.number, User.id, User.first_name, User.last_name, User.phone,
-               OrderLine.id, OrderLine.quantity, OrderLine.unit_price_cents, OrderLine.vat_rate,
-               OrderLine.removed_at, OrderLine.ordered_quantity,
-               Product.id, Product.name, Product.active, Product.unit, Product.quantity_per_unit,
-               Product.catalogue_id)
+        select(
+            Basket.id,
+            Basket.number,
+            User.id,
+            User.first_name,
+            User.last_name,
+            User.phone,
+            OrderLine.id,
+            OrderLine.quantity,
+            OrderLine.unit_price_cents,
+            OrderLine.vat_rate,
+            OrderLine.removed_at,
+            OrderLine.ordered_quantity,
+            Product.id,
+            Product.name,
+            Product.active,
+            Product.unit,
+            Product.quantity_per_unit,
+            Product.catalogue_id,
+        )
         .join(User, User.id == Basket.user_id)
         .join(OrderLine, OrderLine.basket_id == Basket.id)
         .join(Product, Product.id == OrderLine.product_id)
-        .where(Basket.distribution_id == distribution.id,
-               (OrderLine.quantity > 0) | OrderLine.removed_at.is_not(None))
+        .where(
+            Basket.distribution_id == distribution.id,
+            (OrderLine.quantity > 0) | OrderLine.removed_at.is_not(None),
+        )
         .order_by(Basket.number, OrderLine.id)
     )
     if catalogue_id is not None:
         query = query.where(Product.catalogue_id == catalogue_id)
     orders: dict[int, MemberOrder] = {}
     products: dict[int, ProductRow] = {}
-    for (basket_id, number, user_id, first, last, phone, line_id, quantity, price, vat, removed,
-         ordered, product_id, name, active, unit, per_unit, cat_id) in session.execute(query):
+    for (
+        basket_id,
+        number,
+        user_id,
+        first,
+        last,
+        phone,
+        line_id,
+        quantity,
+        price,
+        vat,
+        removed,
+        ordered,
+        product_id,
+        name,
+        active,
+        unit,
+        per_unit,
+        cat_id,
+    ) in session.execute(query):
         product = products.get(product_id)
         if product is None:
-            product = products[product_id] = ProductRow(product_id, name, active, unit, per_unit, cat_id)
+            product = products[product_id] = ProductRow(
+                product_id, name, active, unit, per_unit, cat_id
+            )
         order = orders.get(basket_id)
         if order is None:
-            order = orders[basket_id] = MemberOrder(BasketRow(basket_id, number),
-                                                    Person(user_id, first, last, phone), [])
+            order = orders[basket_id] = MemberOrder(
+                BasketRow(basket_id, number), Person(user_id, first, last, phone), []
+            )
         order.lines.append(LineRow(line_id, product, quantity, price, vat, removed, ordered))
     result = [o for o in orders.values() if any(line.quantity > 0 for line in o.lines)]
     if with_balances and result:
@@ -157,7 +200,9 @@ class CatalogueSummary:
         return sum(1 for r in self.rows if not r.product.active)
 
 
-def product_summary(orders: list[MemberOrder], catalogues: list[Catalogue]) -> list[CatalogueSummary]:
+def product_summary(
+    orders: list[MemberOrder], catalogues: list[Catalogue]
+) -> list[CatalogueSummary]:
     """Quantities to bring per product and price, per catalogue, from the day's orders."""
     by_key: dict[tuple[int, int], SummaryRow] = {}
     lines_by_catalogue: dict[int, list[Line]] = defaultdict(list)
@@ -165,38 +210,56 @@ def product_summary(orders: list[MemberOrder], catalogues: list[Catalogue]) -> l
         for line in order.lines:
             if line.quantity <= 0:
                 continue
-            row = by_key.setdefault((line.product_id, line.unit_price_cents),
-                                    SummaryRow(line.product, line.unit_price_cents))
+            row = by_key.setdefault(
+                (line.product_id, line.unit_price_cents),
+                SummaryRow(line.product, line.unit_price_cents),
+            )
             row.quantity += line.quantity
             row.total_cents += line.total_cents
             row.members += 1
             lines_by_catalogue[line.product.catalogue_id].append(line.as_line())
     summaries = []
     for catalogue in catalogues:
-        rows = sorted((r for r in by_key.values() if r.product.catalogue_id == catalogue.id),
-                      key=lambda r: (r.product.name.lower(), r.unit_price_cents))
-        summaries.append(CatalogueSummary(catalogue, rows, vat_breakdown(lines_by_catalogue[catalogue.id])))
+        rows = sorted(
+            (r for r in by_key.values() if r.product.catalogue_id == catalogue.id),
+            key=lambda r: (r.product.name.lower(), r.unit_price_cents),
+        )
+        summaries.append(
+            CatalogueSummary(catalogue, rows, vat_breakdown(lines_by_catalogue[catalogue.id]))
+        )
     return summaries
 
 
 def on_duty(session: Session, distribution: Distribution) -> list[DutyAssignment]:
-    return list(session.scalars(
-        select(DutyAssignment).where(DutyAssignment.distribution_id == distribution.id)
-        .options(selectinload(DutyAssignment.user)).order_by(DutyAssignment.role_name)
-    ))
+    return list(
+        session.scalars(
+            select(DutyAssignment)
+            .where(DutyAssignment.distribution_id == distribution.id)
+            .options(selectinload(DutyAssignment.user))
+            .order_by(DutyAssignment.role_name)
+        )
+    )
 
 
-def remove_unavailable(session: Session, distribution: Distribution, *, actor: User,
-                       now: datetime) -> list[OrderLine]:
+def remove_unavailable(
+    session: Session, distribution: Distribution, *, actor: User, now: datetime
+) -> list[OrderLine]:
     """Set the lines of inactive products to zero, keeping what was ordered and who did it."""
     if distribution.validated_at is not None:
         raise ServiceError(_("A validated distribution cannot change."), status=409)
     lines = session.scalars(
-        select(OrderLine).join(Basket).join(Product, Product.id == OrderLine.product_id)
-        .where(Basket.distribution_id == distribution.id, Product.active.is_(False),
-               OrderLine.quantity > 0)
-        .options(selectinload(OrderLine.basket).selectinload(Basket.user),
-                 selectinload(OrderLine.product))
+        select(OrderLine)
+        .join(Basket)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(
+            Basket.distribution_id == distribution.id,
+            Product.active.is_(False),
+            OrderLine.quantity > 0,
+        )
+        .options(
+            selectinload(OrderLine.basket).selectinload(Basket.user),
+            selectinload(OrderLine.product),
+        )
     ).all()
     for line in lines:
         line.ordered_quantity = line.quantity

@@ -27,21 +27,28 @@ MAX_BATCH = 1000
 
 
 def _baskets(session: Session, distribution: Distribution) -> list[Basket]:
-    return list(session.scalars(
-        select(Basket)
-        .where(Basket.distribution_id == distribution.id)
-        .options(selectinload(Basket.user),
-                 selectinload(Basket.lines).selectinload(OrderLine.product))
-        .order_by(Basket.number)
-    ))
+    return list(
+        session.scalars(
+            select(Basket)
+            .where(Basket.distribution_id == distribution.id)
+            .options(
+                selectinload(Basket.user),
+                selectinload(Basket.lines).selectinload(OrderLine.product),
+            )
+            .order_by(Basket.number)
+        )
+    )
 
 
 def balances(session: Session, group_id: int, user_ids: list[int]) -> dict[int, int]:
     """Confirmed balance of each member, in one query."""
     rows = session.execute(
         select(LedgerEntry.user_id, func.sum(LedgerEntry.amount_cents))
-        .where(LedgerEntry.group_id == group_id, LedgerEntry.pending.is_(False),
-               LedgerEntry.user_id.in_(user_ids))
+        .where(
+            LedgerEntry.group_id == group_id,
+            LedgerEntry.pending.is_(False),
+            LedgerEntry.user_id.in_(user_ids),
+        )
         .group_by(LedgerEntry.user_id)
     )
     return {user_id: int(total) for user_id, total in rows}
@@ -52,7 +59,8 @@ def snapshot(session: Session, distribution: Distribution, group: Group, *, now:
     baskets = [b for b in _baskets(session, distribution) if any(ln.quantity > 0 for ln in b.lines)]
     balance = balances(session, group.id, [b.user_id for b in baskets])
     events = session.scalars(
-        select(SheetEvent).where(SheetEvent.distribution_id == distribution.id)
+        select(SheetEvent)
+        .where(SheetEvent.distribution_id == distribution.id)
         .order_by(SheetEvent.seq)
     ).all()
     return {
@@ -67,9 +75,15 @@ def snapshot(session: Session, distribution: Distribution, group: Group, *, now:
         "baskets": [_basket_json(b, balance.get(b.user_id, 0)) for b in baskets],
         "events": [e.as_json() for e in events],
         "cursor": str(events[-1].seq if events else 0),
-        "duties": [{"name": d.user.name, "role": d.role_name} for d in session.scalars(
-            select(DutyAssignment).where(DutyAssignment.distribution_id == distribution.id)
-            .options(selectinload(DutyAssignment.user)).order_by(DutyAssignment.role_name))],
+        "duties": [
+            {"name": d.user.name, "role": d.role_name}
+            for d in session.scalars(
+                select(DutyAssignment)
+                .where(DutyAssignment.distribution_id == distribution.id)
+                .options(selectinload(DutyAssignment.user))
+                .order_by(DutyAssignment.role_name)
+            )
+        ],
     }
 
 
@@ -83,12 +97,22 @@ def _basket_json(basket: Basket, balance_cents: int) -> dict:
     return {
         "id": basket.id,
         "number": basket.number,
-        "member": {"id": user.id, "name": user.name, "sort_name": user.sort_name,
-                   "phone": user.phone},
+        "member": {
+            "id": user.id,
+            "name": user.name,
+            "sort_name": user.sort_name,
+            "phone": user.phone,
+        },
         "lines": [
-            {"id": line.id, "product": line.product.name, "unit": line.product.unit,
-             "quantity": str(line.quantity.normalize()), "unit_price_cents": line.unit_price_cents,
-             "total_cents": line.total_cents, "available": bool(line.product.active)}
+            {
+                "id": line.id,
+                "product": line.product.name,
+                "unit": line.product.unit,
+                "quantity": str(line.quantity.normalize()),
+                "unit_price_cents": line.unit_price_cents,
+                "total_cents": line.total_cents,
+                "available": bool(line.product.active),
+            }
             for line in summary.lines
         ],
         "due_cents": summary.total_cents,
@@ -132,19 +156,27 @@ def record_events(
     if state in (Status.SCHEDULED, Status.OPEN):
         raise SheetClosed()
     late = state == Status.VALIDATED
-    ctx = Context(_lines_by_basket(session, distribution), frozenset(group.payment_methods) | {"balance"}, now)
+    ctx = Context(
+        _lines_by_basket(session, distribution), frozenset(group.payment_methods) | {"balance"}, now
+    )
     results, fresh = [], []
     for raw in raw_events:
         try:
             event = parse_event(raw, ctx)
         except Rejected as error:
-            results.append({"id": raw.get("id") if isinstance(raw, dict) else None,
-                            "status": "rejected", "reason": error.reason})
+            results.append(
+                {
+                    "id": raw.get("id") if isinstance(raw, dict) else None,
+                    "status": "rejected",
+                    "reason": error.reason,
+                }
+            )
             continue
         results.append({"id": event.id, "status": "accepted"})
         fresh.append(event)
-    stored = _insert(session, distribution, fresh, late=late, user=user,
-                     tablet_link_id=tablet_link_id, now=now)
+    stored = _insert(
+        session, distribution, fresh, late=late, user=user, tablet_link_id=tablet_link_id, now=now
+    )
     seen_in_batch: set[str] = set()
     for result in results:
         if result["status"] == "accepted":
@@ -153,12 +185,19 @@ def record_events(
             seen_in_batch.add(result["id"])
     others = session.scalars(
         select(SheetEvent)
-        .where(SheetEvent.distribution_id == distribution.id, SheetEvent.seq > cursor,
-               SheetEvent.device_id != device_id)
+        .where(
+            SheetEvent.distribution_id == distribution.id,
+            SheetEvent.seq > cursor,
+            SheetEvent.device_id != device_id,
+        )
         .order_by(SheetEvent.seq)
     ).all()
-    last = session.scalar(select(func.max(SheetEvent.seq))
-                          .where(SheetEvent.distribution_id == distribution.id)) or 0
+    last = (
+        session.scalar(
+            select(func.max(SheetEvent.seq)).where(SheetEvent.distribution_id == distribution.id)
+        )
+        or 0
+    )
     return SyncResult(results, [e.as_json() for e in others], str(last))
 
 
@@ -176,29 +215,44 @@ def _lines_by_basket(session: Session, distribution: Distribution) -> dict[int, 
     return lines
 
 
-def _insert(session, distribution, events: list[Event], *, late, user, tablet_link_id, now) -> set[str]:
+def _insert(
+    session, distribution, events: list[Event], *, late, user, tablet_link_id, now
+) -> set[str]:
     """Insert new events, skipping ids already stored; return the ids inserted now."""
     if not events:
         return set()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = [
-        {"id": e.id, "distribution_id": distribution.id, "basket_id": e.basket_id,
-         "device_id": e.device_id, "kind": e.kind, "payload": e.payload,
-         "recorded_at": e.recorded_at, "received_at": now, "late": late,
-         "user_id": user.id if user else None, "tablet_link_id": tablet_link_id}
+        {
+            "id": e.id,
+            "distribution_id": distribution.id,
+            "basket_id": e.basket_id,
+            "device_id": e.device_id,
+            "kind": e.kind,
+            "payload": e.payload,
+            "recorded_at": e.recorded_at,
+            "received_at": now,
+            "late": late,
+            "user_id": user.id if user else None,
+            "tablet_link_id": tablet_link_id,
+        }
         for e in {e.id: e for e in events}.values()
     ]
     # ON CONFLICT DO NOTHING: a replayed event (same client UUID) is harmless, even when
     # two requests carry it at the same moment.
-    statement = insert(SheetEvent).on_conflict_do_nothing(index_elements=["id"]).returning(SheetEvent.id)
+    statement = (
+        insert(SheetEvent).on_conflict_do_nothing(index_elements=["id"]).returning(SheetEvent.id)
+    )
     inserted = session.scalars(statement, rows).all()
     return set(inserted)
 
 
 def sheet_state(session: Session, distribution: Distribution):
     """The merged state of every basket, from the stored events (what validation reads)."""
-    events = session.scalars(select(SheetEvent).where(SheetEvent.distribution_id == distribution.id))
+    events = session.scalars(
+        select(SheetEvent).where(SheetEvent.distribution_id == distribution.id)
+    )
     return merge(e.as_event() for e in events)
 
 

@@ -22,8 +22,9 @@ def end_of_day(distribution: Distribution, group: Group) -> datetime:
     return midnight.astimezone(ZoneInfo("UTC"))
 
 
-def user_may_open(session: Session, user: User, distribution: Distribution, group: Group,
-                  *, now: datetime) -> bool:
+def user_may_open(
+    session: Session, user: User, distribution: Distribution, group: Group, *, now: datetime
+) -> bool:
     """Coordinators always; volunteers on duty from the close of orders to the end of the day."""
     membership = session.scalar(
         select(Membership).where(Membership.user_id == user.id, Membership.group_id == group.id)
@@ -33,17 +34,23 @@ def user_may_open(session: Session, user: User, distribution: Distribution, grou
     if membership.is_coordinator:
         return True
     on_duty = session.scalar(
-        select(DutyAssignment.id).where(DutyAssignment.distribution_id == distribution.id,
-                                        DutyAssignment.user_id == user.id)
+        select(DutyAssignment.id).where(
+            DutyAssignment.distribution_id == distribution.id, DutyAssignment.user_id == user.id
+        )
     )
     return bool(on_duty) and distribution.orders_close_at <= now < end_of_day(distribution, group)
 
 
-def create_link(session: Session, distribution: Distribution, group: Group, *, actor: User,
-                now: datetime) -> TabletLink:
+def create_link(
+    session: Session, distribution: Distribution, group: Group, *, actor: User, now: datetime
+) -> TabletLink:
     """A new tablet link for one distribution, valid until the end of its day."""
-    link = TabletLink(distribution_id=distribution.id, created_by_id=actor.id, created_at=now,
-                      expires_at=end_of_day(distribution, group))
+    link = TabletLink(
+        distribution_id=distribution.id,
+        created_by_id=actor.id,
+        created_at=now,
+        expires_at=end_of_day(distribution, group),
+    )
     session.add(link)
     session.flush()
     return link
@@ -51,8 +58,11 @@ def create_link(session: Session, distribution: Distribution, group: Group, *, a
 
 def revoke_links(session: Session, distribution: Distribution, *, now: datetime) -> int:
     """Revoke every live link of a distribution; return how many."""
-    links = session.scalars(select(TabletLink).where(
-        TabletLink.distribution_id == distribution.id, TabletLink.revoked_at.is_(None)))
+    links = session.scalars(
+        select(TabletLink).where(
+            TabletLink.distribution_id == distribution.id, TabletLink.revoked_at.is_(None)
+        )
+    )
     count = 0
     for link in links:
         link.revoked_at = now

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from ..db_setup import read_only_transaction
 from ..extensions import db, login_manager
-from ..models import Membership, User
+from ..models import User
 from . import assets, errors, filters
 
 CSP = "; ".join(
@@ -99,9 +99,21 @@ def register_web(app: Flask) -> None:
     app.after_request(_after_request)
     app.teardown_request(_teardown_request)
     app.config["SESSION_COOKIE_SECURE"] = app.config.get("SESSION_COOKIE_SECURE", False)
-    for blueprint in (main.bp, auth.bp, account.bp, members.bp, shop.bp, sheet.bp, pwa.bp,
-                      catalogues.bp, distributions.bp, reports.bp, validation.bp,
-                      push.bp, roster.bp):
+    for blueprint in (
+        main.bp,
+        auth.bp,
+        account.bp,
+        members.bp,
+        shop.bp,
+        sheet.bp,
+        pwa.bp,
+        catalogues.bp,
+        distributions.bp,
+        reports.bp,
+        validation.bp,
+        push.bp,
+        roster.bp,
+    ):
         app.register_blueprint(blueprint)
     filters.register(app)
     assets.register(app)

@@ -52,9 +52,7 @@ def password():
 
 def _page(profile_form, password_form, status):
     return (
-        render_template(
-            "account/profile.html", form=profile_form, password_form=password_form
-        ),
+        render_template("account/profile.html", form=profile_form, password_form=password_form),
         status,
     )
 
@@ -65,10 +63,15 @@ def notifications():
     from ..models import NotificationPreference
     from ..services.notify import KINDS
 
-    labels = {"orders_open": _("Orders are open"), "orders_closing": _("Orders close in less than 24 hours"),
-              "basket_tomorrow": _("Your basket tomorrow"), "duty_reminder": _("Duty reminders"),
-              "roles_vacant": _("Volunteers wanted"), "product_removed": _("A product was removed from your order"),
-              "to_validate": _("A distribution is waiting for validation")}
+    labels = {
+        "orders_open": _("Orders are open"),
+        "orders_closing": _("Orders close in less than 24 hours"),
+        "basket_tomorrow": _("Your basket tomorrow"),
+        "duty_reminder": _("Duty reminders"),
+        "roles_vacant": _("Volunteers wanted"),
+        "product_removed": _("A product was removed from your order"),
+        "to_validate": _("A distribution is waiting for validation"),
+    }
     pref = db.session.get(NotificationPreference, current_user.id)
     if request.method == "POST":
         wanted = set(request.form.getlist("kind"))
@@ -78,5 +81,8 @@ def notifications():
         pref.muted = [k for k in KINDS if k not in wanted]
         flash(_("Your choices are saved."), "success")
         return redirect(url_for("account.notifications"))
-    return render_template("account/notifications.html", kinds=[(k, labels[k]) for k in KINDS],
-                           muted=set(pref.muted) if pref else set())
+    return render_template(
+        "account/notifications.html",
+        kinds=[(k, labels[k]) for k in KINDS],
+        muted=set(pref.muted) if pref else set(),
+    )

@@ -24,7 +24,11 @@ def asset_url(filename: str) -> str:
 
 
 def _long_cache(response):
-    if request.path.startswith("/static/") and request.args.get("v") and response.status_code == 200:
+    if (
+        request.path.startswith("/static/")
+        and request.args.get("v")
+        and response.status_code == 200
+    ):
         response.cache_control.public = True
         response.cache_control.max_age = ONE_YEAR
         response.cache_control.immutable = True

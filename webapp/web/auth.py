@@ -61,8 +61,13 @@ def join(token: str):
     form = JoinForm()
     signed_in = current_user.is_authenticated
     if not signed_in and find_user_by_email(db.session, invitation.email):
-        flash(_("You already have an account: log in to join %(group)s.",
-                group=invitation.group.name), "info")
+        flash(
+            _(
+                "You already have an account: log in to join %(group)s.",
+                group=invitation.group.name,
+            ),
+            "info",
+        )
         return redirect(url_for("auth.login", next=request.path))
     if signed_in and request.method == "POST" and form.is_submitted():
         form.validate()  # only the CSRF token matters for a signed-in user

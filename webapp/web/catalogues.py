@@ -5,7 +5,17 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from .. import clock
@@ -29,9 +39,11 @@ def _producer_or_404(producer_id: int) -> Producer:
 @bp.route("/")
 @coordinator_required
 def index():
-    return render_template("catalogues/index.html",
-                           catalogues=svc.catalogues_of(db.session, g.group),
-                           producers=svc.producers_of(db.session, g.group))
+    return render_template(
+        "catalogues/index.html",
+        catalogues=svc.catalogues_of(db.session, g.group),
+        producers=svc.producers_of(db.session, g.group),
+    )
 
 
 @bp.route("/producers/new", methods=["GET", "POST"])
@@ -43,16 +55,23 @@ def producer(producer_id: int | None = None):
     if request.method == "POST":
         form = request.form
         try:
-            saved = svc.save_producer(db.session, g.group, producer, name=form.get("name", ""),
-                                      trade=form.get("trade", ""), city=form.get("city", ""),
-                                      description=form.get("description", ""))
+            saved = svc.save_producer(
+                db.session,
+                g.group,
+                producer,
+                name=form.get("name", ""),
+                trade=form.get("trade", ""),
+                city=form.get("city", ""),
+                description=form.get("description", ""),
+            )
         except ServiceError as error:
             errors[error.field or "name"] = error.message
         else:
             flash(_("Producer %(name)s saved.", name=saved.name), "success")
             return redirect(url_for("catalogues.index"))
-    return render_template("catalogues/producer.html", producer=producer, errors=errors,
-                           form=request.form), 400 if errors else 200
+    return render_template(
+        "catalogues/producer.html", producer=producer, errors=errors, form=request.form
+    ), 400 if errors else 200
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -63,21 +82,33 @@ def edit(catalogue_id: int | None = None):
     producers = svc.producers_of(db.session, g.group)
     errors = {}
     if request.method == "POST":
-        producer = next((p for p in producers if str(p.id) == request.form.get("producer_id")), None)
+        producer = next(
+            (p for p in producers if str(p.id) == request.form.get("producer_id")), None
+        )
         if producer is None:
             errors["producer_id"] = _("Choose a producer.")
         else:
             try:
-                saved = svc.save_catalogue(db.session, g.group, catalogue, producer=producer,
-                                           name=request.form.get("name", ""),
-                                           description=request.form.get("description", ""))
+                saved = svc.save_catalogue(
+                    db.session,
+                    g.group,
+                    catalogue,
+                    producer=producer,
+                    name=request.form.get("name", ""),
+                    description=request.form.get("description", ""),
+                )
             except ServiceError as error:
                 errors[error.field or "name"] = error.message
             else:
                 flash(_("Catalogue %(name)s saved.", name=saved.name), "success")
                 return redirect(url_for("catalogues.show", catalogue_id=saved.id))
-    return render_template("catalogues/edit.html", catalogue=catalogue, producers=producers,
-                           errors=errors, form=request.form), 400 if errors else 200
+    return render_template(
+        "catalogues/edit.html",
+        catalogue=catalogue,
+        producers=producers,
+        errors=errors,
+        form=request.form,
+    ), 400 if errors else 200
 
 
 @bp.route("/<int:catalogue_id>")
@@ -94,8 +125,12 @@ def bulk_active(catalogue_id: int):
     ids = [int(i) for i in request.form.getlist("product_id") if i.isdigit()]
     active = request.form.get("active") == "1"
     count = svc.set_active(db.session, catalogue, ids, active)
-    flash(_("%(n)d product(s) switched on.", n=count) if active
-          else _("%(n)d product(s) switched off.", n=count), "success")
+    flash(
+        _("%(n)d product(s) switched on.", n=count)
+        if active
+        else _("%(n)d product(s) switched off.", n=count),
+        "success",
+    )
     return redirect(url_for("catalogues.show", catalogue_id=catalogue.id))
 
 
@@ -103,8 +138,9 @@ def bulk_active(catalogue_id: int):
 @coordinator_required
 def duplicate(catalogue_id: int):
     catalogue = get_in_group_or_404(Catalogue, catalogue_id)
-    copy = svc.duplicate_catalogue(db.session, catalogue,
-                                   name=_("%(name)s (copy)", name=catalogue.name))
+    copy = svc.duplicate_catalogue(
+        db.session, catalogue, name=_("%(name)s (copy)", name=catalogue.name)
+    )
     flash(_("Catalogue duplicated."), "success")
     return redirect(url_for("catalogues.show", catalogue_id=copy.id))
 
@@ -129,21 +165,28 @@ def _product_input(form) -> tuple[svc.ProductInput | None, dict]:
         try:
             return reader(text)
         except AmountError as error:
-            errors[name] = (_("A quantity cannot be negative.") if str(error) == "negative"
-                            else _("Enter a number, like 2 or 1,5."))
+            errors[name] = (
+                _("A quantity cannot be negative.")
+                if str(error) == "negative"
+                else _("Enter a number, like 2 or 1,5.")
+            )
             return default
 
     price = number("price", parse_amount_cents, None)
     if price is None and "price" not in errors:
         errors["price"] = _("A price is required.")
     data = svc.ProductInput(
-        name=form.get("name", ""), description=form.get("description", ""),
+        name=form.get("name", ""),
+        description=form.get("description", ""),
         unit=form.get("unit", "piece"),
         quantity_per_unit=number("quantity_per_unit", parse_quantity, Decimal(1)) or Decimal(1),
         price_cents=price or 0,
-        vat_rate=Decimal(form.get("vat_rate", "5.5")) if _is_rate(form.get("vat_rate")) else Decimal(-1),
+        vat_rate=Decimal(form.get("vat_rate", "5.5"))
+        if _is_rate(form.get("vat_rate"))
+        else Decimal(-1),
         stock=number("stock", parse_quantity, None),
-        active=form.get("active") == "1", weighed=form.get("weighed") == "1",
+        active=form.get("active") == "1",
+        weighed=form.get("weighed") == "1",
     )
     errors.update({k: v for k, v in svc.check_product(g.group, data).items() if k not in errors})
     return (None if errors else data), errors
@@ -172,7 +215,9 @@ def product(catalogue_id: int, product_id: int | None = None):
         photo_name = None
         if data and photo and photo.filename:
             try:
-                photo_name = svc.save_photo(Path(current_app.instance_path) / "photos", photo.read())
+                photo_name = svc.save_photo(
+                    Path(current_app.instance_path) / "photos", photo.read()
+                )
             except ServiceError as error:
                 errors["photo"] = error.message
         if not errors:
@@ -181,8 +226,14 @@ def product(catalogue_id: int, product_id: int | None = None):
                 saved.photo = photo_name
             flash(_("Product %(name)s saved.", name=saved.name), "success")
             return redirect(url_for("catalogues.show", catalogue_id=catalogue.id))
-    return render_template("catalogues/product.html", catalogue=catalogue, product=product,
-                           errors=errors, form=request.form, units=UNITS), 400 if errors else 200
+    return render_template(
+        "catalogues/product.html",
+        catalogue=catalogue,
+        product=product,
+        errors=errors,
+        form=request.form,
+        units=UNITS,
+    ), 400 if errors else 200
 
 
 @bp.route("/<int:catalogue_id>/import", methods=["GET", "POST"])
@@ -204,14 +255,20 @@ def import_products(catalogue_id: int):
                     raise ServiceError(_("The file is too large (1 MB at most)."), status=413)
             rows = product_import.parse(text, g.group)
             if request.form.get("confirm"):
-                count = product_import.import_rows(db.session, g.group, catalogue, rows,
-                                                   skip_wrong=request.form.get("skip") == "1")
+                count = product_import.import_rows(
+                    db.session, g.group, catalogue, rows, skip_wrong=request.form.get("skip") == "1"
+                )
                 flash(_("%(n)d product(s) imported.", n=count), "success")
                 return redirect(url_for("catalogues.show", catalogue_id=catalogue.id))
         except ServiceError as service_error:
             db.session.rollback()
             error = service_error
     status = error.status if error else (400 if rows and any(r.errors for r in rows) else 200)
-    return render_template("catalogues/import.html", catalogue=catalogue, rows=rows, text=text,
-                           error=error, columns=["name", "price", "vat_rate", "unit",
-                                                 "quantity_per_unit", "stock", "weighed"]), status
+    return render_template(
+        "catalogues/import.html",
+        catalogue=catalogue,
+        rows=rows,
+        text=text,
+        error=error,
+        columns=["name", "price", "vat_rate", "unit", "quantity_per_unit", "stock", "weighed"],
+    ), status

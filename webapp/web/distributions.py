@@ -25,7 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..extensions import db
-from ..models import Catalogue, Distribution, Place
+from ..models import Distribution, Place
 from ..services import ServiceError, planning, reports
 from ..services.catalogues import catalogues_of
 from .access import coordinator_required, get_in_group_or_404
@@ -38,7 +38,8 @@ bp = Blueprint("distributions", __name__)
 def index():
     now = clock.now()
     distributions = db.session.scalars(
-        select(Distribution).where(Distribution.group_id == g.group.id)
+        select(Distribution)
+        .where(Distribution.group_id == g.group.id)
         .options(selectinload(Distribution.place), selectinload(Distribution.catalogues))
         .order_by(Distribution.starts_at.desc())
     ).all()
@@ -57,7 +58,9 @@ def _local(field: str, errors: dict) -> datetime | None:
 
 
 def _form_window(errors: dict) -> planning.Window | None:
-    values = {f: _local(f, errors) for f in ("starts_at", "ends_at", "orders_open_at", "orders_close_at")}
+    values = {
+        f: _local(f, errors) for f in ("starts_at", "ends_at", "orders_open_at", "orders_close_at")
+    }
     if errors:
         return None
     window = planning.Window(**values)
@@ -85,8 +88,12 @@ def _defaults(now: datetime) -> dict:
     zone = ZoneInfo(g.group.timezone)
     day = (now.astimezone(zone) + timedelta(days=7)).date()
     start = datetime.combine(day, time(18, 0))
-    return {"starts_at": start, "ends_at": start + timedelta(hours=2),
-            "orders_open_at": start - timedelta(days=7), "orders_close_at": start - timedelta(days=2)}
+    return {
+        "starts_at": start,
+        "ends_at": start + timedelta(hours=2),
+        "orders_open_at": start - timedelta(days=7),
+        "orders_close_at": start - timedelta(days=2),
+    }
 
 
 @bp.route("/distributions/new", methods=["GET", "POST"])
@@ -103,19 +110,30 @@ def new():
             errors["count"] = _("Enter a number.")
         if not errors:
             try:
-                windows = planning.series(window, every_days={"weekly": 7, "fortnightly": 14}.get(repeat),
-                                          monthly=repeat == "monthly",
-                                          count=1 if repeat == "once" else int(count))
-                created = planning.create_distributions(db.session, g.group, place=place,
-                                                        catalogues=chosen, windows=windows)
+                windows = planning.series(
+                    window,
+                    every_days={"weekly": 7, "fortnightly": 14}.get(repeat),
+                    monthly=repeat == "monthly",
+                    count=1 if repeat == "once" else int(count),
+                )
+                created = planning.create_distributions(
+                    db.session, g.group, place=place, catalogues=chosen, windows=windows
+                )
             except ServiceError as error:
                 errors[error.field or "starts_at"] = error.message
             else:
                 flash(ngettext_created(len(created)), "success")
                 return redirect(url_for("distributions.index"))
-    return render_template("distributions/form.html", distribution=None, places=places,
-                           catalogues=catalogues, errors=errors, form=request.form,
-                           defaults=_defaults(clock.now()), tz=ZoneInfo(g.group.timezone)), 400 if errors else 200
+    return render_template(
+        "distributions/form.html",
+        distribution=None,
+        places=places,
+        catalogues=catalogues,
+        errors=errors,
+        form=request.form,
+        defaults=_defaults(clock.now()),
+        tz=ZoneInfo(g.group.timezone),
+    ), 400 if errors else 200
 
 
 def ngettext_created(n: int) -> str:
@@ -135,16 +153,24 @@ def edit(distribution_id: int):
         window = _form_window(errors)
         if not errors:
             try:
-                planning.update_distribution(db.session, distribution, place=place,
-                                             catalogues=chosen, window=window)
+                planning.update_distribution(
+                    db.session, distribution, place=place, catalogues=chosen, window=window
+                )
             except ServiceError as error:
                 errors[error.field or "starts_at"] = error.message
             else:
                 flash(_("Distribution saved."), "success")
                 return redirect(url_for("distributions.index"))
-    return render_template("distributions/form.html", distribution=distribution, places=places,
-                           catalogues=catalogues, errors=errors, form=request.form,
-                           defaults=None, tz=ZoneInfo(g.group.timezone)), 400 if errors else 200
+    return render_template(
+        "distributions/form.html",
+        distribution=distribution,
+        places=places,
+        catalogues=catalogues,
+        errors=errors,
+        form=request.form,
+        defaults=None,
+        tz=ZoneInfo(g.group.timezone),
+    ), 400 if errors else 200
 
 
 @bp.route("/distributions/<int:distribution_id>/cancel", methods=["POST"])
@@ -152,14 +178,19 @@ def edit(distribution_id: int):
 def cancel(distribution_id: int):
     distribution = get_in_group_or_404(Distribution, distribution_id)
     try:
-        told = planning.cancel_distribution(db.session, distribution, actor=current_user, now=clock.now())
+        told = planning.cancel_distribution(
+            db.session, distribution, actor=current_user, now=clock.now()
+        )
     except ServiceError as error:
         flash(error.message, "error")
         return redirect(url_for("distributions.index")), 303
     from ..services.notices import tell_cancelled
 
     tell_cancelled(told, distribution)
-    flash(_("Distribution cancelled; %(n)d member(s) who had ordered are told.", n=len(told)), "success")
+    flash(
+        _("Distribution cancelled; %(n)d member(s) who had ordered are told.", n=len(told)),
+        "success",
+    )
     return redirect(url_for("distributions.index"))
 
 
@@ -169,16 +200,22 @@ def places():
     errors: dict = {}
     if request.method == "POST":
         try:
-            planning.save_place(db.session, g.group, None, name=request.form.get("name", ""),
-                                address=request.form.get("address", ""))
+            planning.save_place(
+                db.session,
+                g.group,
+                None,
+                name=request.form.get("name", ""),
+                address=request.form.get("address", ""),
+            )
         except ServiceError as error:
             errors[error.field or "name"] = error.message
         else:
             flash(_("Place saved."), "success")
             return redirect(url_for("distributions.places"))
     all_places = db.session.scalars(select(Place).where(Place.group_id == g.group.id)).all()
-    return render_template("distributions/places.html", places=all_places, errors=errors,
-                           form=request.form), 400 if errors else 200
+    return render_template(
+        "distributions/places.html", places=all_places, errors=errors, form=request.form
+    ), 400 if errors else 200
 
 
 def _csv(rows: list[list], filename: str) -> Response:
@@ -209,21 +246,46 @@ def orders(distribution_id: int):
     day = reports.day_orders(db.session, distribution, catalogue_id=catalogue_id)
     summaries = reports.product_summary(day, distribution.catalogues)
     if request.args.get("format") == "csv":
-        rows = [[_("Basket"), _("Member"), _("Phone"), _("Producer"), _("Product"), _("Quantity"),
-                 _("Unit price"), _("Total"), _("Available")]]
+        rows = [
+            [
+                _("Basket"),
+                _("Member"),
+                _("Phone"),
+                _("Producer"),
+                _("Product"),
+                _("Quantity"),
+                _("Unit price"),
+                _("Total"),
+                _("Available"),
+            ]
+        ]
         producers = {c.id: c.producer.name for c in distribution.catalogues}
         for order in day:
             for line in order.lines:
-                rows.append([order.basket.number, order.user.sort_name, order.user.phone,
-                             producers.get(line.product.catalogue_id, ""), line.product.name,
-                             _qty(line.quantity),
-                             _cents(line.unit_price_cents), _cents(line.total_cents),
-                             _("yes") if line.product.active else _("no")])
+                rows.append(
+                    [
+                        order.basket.number,
+                        order.user.sort_name,
+                        order.user.phone,
+                        producers.get(line.product.catalogue_id, ""),
+                        line.product.name,
+                        _qty(line.quantity),
+                        _cents(line.unit_price_cents),
+                        _cents(line.total_cents),
+                        _("yes") if line.product.active else _("no"),
+                    ]
+                )
         return _csv(rows, f"orders-{distribution.id}.csv")
     unavailable = sum(order.unavailable for order in day)
-    return render_template("distributions/orders.html", distribution=distribution, orders=day,
-                           summaries=summaries, catalogue_id=catalogue_id, unavailable=unavailable,
-                           total=sum(o.total_cents for o in day))
+    return render_template(
+        "distributions/orders.html",
+        distribution=distribution,
+        orders=day,
+        summaries=summaries,
+        catalogue_id=catalogue_id,
+        unavailable=unavailable,
+        total=sum(o.total_cents for o in day),
+    )
 
 
 @bp.route("/distributions/<int:distribution_id>/remove-unavailable", methods=["POST"])
@@ -231,14 +293,18 @@ def orders(distribution_id: int):
 def remove_unavailable(distribution_id: int):
     distribution = get_in_group_or_404(Distribution, distribution_id)
     try:
-        lines = reports.remove_unavailable(db.session, distribution, actor=current_user, now=clock.now())
+        lines = reports.remove_unavailable(
+            db.session, distribution, actor=current_user, now=clock.now()
+        )
     except ServiceError as error:
         flash(error.message, "error")
         return redirect(url_for("distributions.orders", distribution_id=distribution.id))
     from ..services.notices import tell_removed
 
     tell_removed(db.session, lines, distribution, now=clock.now())
-    flash(_("%(n)d line(s) of unavailable products removed from the orders.", n=len(lines)), "success")
+    flash(
+        _("%(n)d line(s) of unavailable products removed from the orders.", n=len(lines)), "success"
+    )
     return redirect(url_for("distributions.orders", distribution_id=distribution.id))
 
 
@@ -247,16 +313,23 @@ def remove_unavailable(distribution_id: int):
 def edit_basket(distribution_id: int, user_id: int):
     """A coordinator changes any member's basket until the distribution is validated."""
     from ..models import Membership, User
-    from ..services.orders import find_basket, read_quantity, set_quantities, shop_products, summarise
+    from ..services.orders import (
+        find_basket,
+        read_quantity,
+        set_quantities,
+        shop_products,
+        summarise,
+    )
 
     distribution = get_in_group_or_404(Distribution, distribution_id)
-    membership = db.session.scalar(select(Membership).where(
-        Membership.user_id == user_id, Membership.group_id == g.group.id))
+    membership = db.session.scalar(
+        select(Membership).where(Membership.user_id == user_id, Membership.group_id == g.group.id)
+    )
     if membership is None:
         abort(404)
     member = db.session.get(User, user_id)
     catalogues = shop_products(db.session, distribution)
-    products = {p.id: p for c in catalogues for p in c.products}
+    products = {p.id: p for section in catalogues for p in section.products}
     errors, typed = {}, {}
     if request.method == "POST":
         wanted = {}
@@ -273,19 +346,34 @@ def edit_basket(distribution_id: int, user_id: int):
                 errors[pid] = error.message
         if not errors:
             try:
-                set_quantities(db.session, distribution, wanted, actor=current_user,
-                               now=clock.now(), member=member)
+                set_quantities(
+                    db.session,
+                    distribution,
+                    wanted,
+                    actor=current_user,
+                    now=clock.now(),
+                    member=member,
+                )
             except ServiceError as error:
                 db.session.rollback()
                 flash(error.message, "error")
-                return redirect(url_for("distributions.orders", distribution_id=distribution.id)), 303
+                return redirect(
+                    url_for("distributions.orders", distribution_id=distribution.id)
+                ), 303
             flash(_("Basket of %(name)s saved.", name=member.name), "success")
             return redirect(url_for("distributions.orders", distribution_id=distribution.id))
     summary = summarise(find_basket(db.session, distribution, member))
     ordered = {line.product_id: line for line in summary.lines}
-    return render_template("distributions/basket.html", distribution=distribution, member=member,
-                           catalogues=catalogues, ordered=ordered, summary=summary,
-                           errors=errors, typed=typed), 400 if errors else 200
+    return render_template(
+        "distributions/basket.html",
+        distribution=distribution,
+        member=member,
+        catalogues=catalogues,
+        ordered=ordered,
+        summary=summary,
+        errors=errors,
+        typed=typed,
+    ), 400 if errors else 200
 
 
 @bp.route("/distributions/<int:distribution_id>/baskets/pick")
@@ -300,12 +388,23 @@ def pick_member(distribution_id: int):
     if q:
         like = f"%{q.lower()}%"
         matches = db.session.scalars(
-            select(User).join(Membership).where(Membership.group_id == g.group.id)
-            .where((func.lower(User.first_name + " " + User.last_name).like(like))
-                   | (func.lower(User.last_name + " " + User.first_name).like(like))
-                   | (func.lower(User.email).like(like)))
-            .order_by(User.last_name).limit(30)).all()
+            select(User)
+            .join(Membership)
+            .where(Membership.group_id == g.group.id)
+            .where(
+                (func.lower(User.first_name + " " + User.last_name).like(like))
+                | (func.lower(User.last_name + " " + User.first_name).like(like))
+                | (func.lower(User.email).like(like))
+            )
+            .order_by(User.last_name)
+            .limit(30)
+        ).all()
     if len(matches) == 1:
-        return redirect(url_for("distributions.edit_basket", distribution_id=distribution.id,
-                                user_id=matches[0].id))
-    return render_template("distributions/pick.html", distribution=distribution, q=q, matches=matches)
+        return redirect(
+            url_for(
+                "distributions.edit_basket", distribution_id=distribution.id, user_id=matches[0].id
+            )
+        )
+    return render_template(
+        "distributions/pick.html", distribution=distribution, q=q, matches=matches
+    )

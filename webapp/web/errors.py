@@ -36,8 +36,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error):
         db.session.rollback()
-        return _render(400, _("Form expired"), _("The form expired or was sent from elsewhere. "
-                                                 "Reload the page and try again."))
+        return _render(
+            400,
+            _("Form expired"),
+            _("The form expired or was sent from elsewhere. Reload the page and try again."),
+        )
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
@@ -49,5 +52,8 @@ def register(app: Flask) -> None:
     def _crash(error: Exception):
         db.session.rollback()
         app.logger.exception("Unhandled error on %s", request.path)
-        return _render(500, _("Something went wrong"),
-                       _("The error was logged. Nothing was saved; please try again."))
+        return _render(
+            500,
+            _("Something went wrong"),
+            _("The error was logged. Nothing was saved; please try again."),
+        )

@@ -84,4 +84,6 @@ def switch_group():
 
 def _back() -> str:
     target = request.form.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else url_for("main.home")
+    return (
+        target if target.startswith("/") and not target.startswith("//") else url_for("main.home")
+    )

@@ -32,8 +32,12 @@ def invite():
         return _page(form, invite_link=None, status=400)
     try:
         invitation, token = invite_member(
-            db.session, g.group, email=form.email.data, role=form.role.data,
-            actor=current_user, now=clock.now(),
+            db.session,
+            g.group,
+            email=form.email.data,
+            role=form.role.data,
+            actor=current_user,
+            now=clock.now(),
         )
     except ServiceError as error:
         field = getattr(form, error.field or "email")
@@ -44,8 +48,13 @@ def invite():
         current_app.config,
         to=invitation.email,
         subject=_("Join %(group)s on Court-circuit", group=g.group.name),
-        body=_("%(name)s invites you to join %(group)s. Open this link to create your account:",
-               name=current_user.name, group=g.group.name) + "\n\n" + link,
+        body=_(
+            "%(name)s invites you to join %(group)s. Open this link to create your account:",
+            name=current_user.name,
+            group=g.group.name,
+        )
+        + "\n\n"
+        + link,
     )
     flash(_("Invitation created for %(email)s.", email=invitation.email), "success")
     return _page(InviteForm(formdata=None), invite_link=link, sent=sent, status=201)
@@ -70,8 +79,12 @@ def change_role(membership_id: int):
 def _page(form, *, invite_link, status, sent=False):
     members = group_members(db.session, g.group)
     return render_template(
-        "members/index.html", form=form, members=members, invite_link=invite_link,
-        sent=sent, role_form=RoleForm(formdata=None),
+        "members/index.html",
+        form=form,
+        members=members,
+        invite_link=invite_link,
+        sent=sent,
+        role_form=RoleForm(formdata=None),
     ), status
 
 
@@ -85,17 +98,22 @@ def settings():
     errors = {}
     if request.method == "POST":
         try:
-            update_settings(db.session, g.group, name=request.form.get("name", ""),
-                            payment_methods=request.form.getlist("payment_methods"),
-                            vat_rates=request.form.get("vat_rates", ""),
-                            sheet_instructions=request.form.get("sheet_instructions", ""),
-                            duty_signup_days=request.form.get("duty_signup_days", ""),
-                            duty_reminder_days=request.form.get("duty_reminder_days", ""))
+            update_settings(
+                db.session,
+                g.group,
+                name=request.form.get("name", ""),
+                payment_methods=request.form.getlist("payment_methods"),
+                vat_rates=request.form.get("vat_rates", ""),
+                sheet_instructions=request.form.get("sheet_instructions", ""),
+                duty_signup_days=request.form.get("duty_signup_days", ""),
+                duty_reminder_days=request.form.get("duty_reminder_days", ""),
+            )
         except ServiceError as error:
             db.session.rollback()
             errors[error.field or "name"] = error.message
         else:
             flash(_("Settings saved."), "success")
             return redirect(url_for("members.settings"))
-    return render_template("members/settings.html", errors=errors, form=request.form,
-                           methods=PAYMENT_METHODS), 400 if errors else 200
+    return render_template(
+        "members/settings.html", errors=errors, form=request.form, methods=PAYMENT_METHODS
+    ), 400 if errors else 200

@@ -24,8 +24,13 @@ def key():
 @login_required
 def subscribe():
     try:
-        save_subscription(db.session, current_user, request.get_data(cache=False),
-                          allow_loopback=current_app.config["PUSH_ALLOW_LOOPBACK"], now=clock.now())
+        save_subscription(
+            db.session,
+            current_user,
+            request.get_data(cache=False),
+            allow_loopback=current_app.config["PUSH_ALLOW_LOOPBACK"],
+            now=clock.now(),
+        )
     except ServiceError as error:
         return jsonify(error=error.message), error.status
     return jsonify(status="saved"), 201
@@ -34,7 +39,9 @@ def subscribe():
 @bp.route("/test", methods=["POST"])
 @login_required
 def test():
-    sent = push_to(current_user, {"title": _("Court-circuit"), "body": _("Notifications work on this device."),
-                                  "url": "/"})
+    sent = push_to(
+        current_user,
+        {"title": _("Court-circuit"), "body": _("Notifications work on this device."), "url": "/"},
+    )
     # 200 either way: a gone subscription was removed, and that must be committed.
     return jsonify(sent=sent)

@@ -34,9 +34,14 @@ def service_worker():
     offline = url_for("pwa.offline")
     # The version changes whenever an asset changes, so browsers install the new worker.
     version = hashlib.sha256("|".join(assets).encode()).hexdigest()[:12]
-    body = render_template("pwa/sw.js", assets=assets, offline=offline, version=version,
-                           idb=asset_url("vendor/idb.umd.js"),
-                           store=asset_url("js/sheet-store.js"))
+    body = render_template(
+        "pwa/sw.js",
+        assets=assets,
+        offline=offline,
+        version=version,
+        idb=asset_url("vendor/idb.umd.js"),
+        store=asset_url("js/sheet-store.js"),
+    )
     response = Response(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
@@ -55,8 +60,12 @@ def manifest():
         "background_color": "#ffffff",
         "theme_color": "#2f7d5b",
         "icons": [
-            {"src": asset_url("icons/icon.svg"), "sizes": "any", "type": "image/svg+xml",
-             "purpose": "any"},
+            {
+                "src": asset_url("icons/icon.svg"),
+                "sizes": "any",
+                "type": "image/svg+xml",
+                "purpose": "any",
+            },
             {"src": asset_url("icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
             {"src": asset_url("icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
         ],

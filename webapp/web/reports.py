@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -32,15 +32,38 @@ def _summary_response(distribution: Distribution, catalogues: list[Catalogue], t
     day = reports.day_orders(db.session, distribution)
     summaries = reports.product_summary(day, catalogues)
     if request.args.get("format") == "csv":
-        rows = [[_("Producer"), _("Product"), _("Quantity"), _("Unit"), _("Unit price"), _("Total")]]
+        rows = [
+            [_("Producer"), _("Product"), _("Quantity"), _("Unit"), _("Unit price"), _("Total")]
+        ]
         for summary in summaries:
             for row in summary.rows:
-                rows.append([summary.catalogue.producer.name, row.product.name, _qty(row.quantity),
-                             row.product.unit, _cents(row.unit_price_cents), _cents(row.total_cents)])
-            rows.append([summary.catalogue.producer.name, _("Total"), "", "", "", _cents(summary.total_cents)])
+                rows.append(
+                    [
+                        summary.catalogue.producer.name,
+                        row.product.name,
+                        _qty(row.quantity),
+                        row.product.unit,
+                        _cents(row.unit_price_cents),
+                        _cents(row.total_cents),
+                    ]
+                )
+            rows.append(
+                [
+                    summary.catalogue.producer.name,
+                    _("Total"),
+                    "",
+                    "",
+                    "",
+                    _cents(summary.total_cents),
+                ]
+            )
         return _csv(rows, f"summary-{distribution.id}.csv")
-    return render_template(template, distribution=distribution, summaries=summaries,
-                           printable=request.args.get("print") == "1")
+    return render_template(
+        template,
+        distribution=distribution,
+        summaries=summaries,
+        printable=request.args.get("print") == "1",
+    )
 
 
 @bp.route("/distributions/<int:distribution_id>/summary")
@@ -55,9 +78,14 @@ def _signin_context(distribution: Distribution) -> dict:
     catalogue_id = catalogues[0].id if request.args.get("catalogue") else None
     group = db.session.get(Group, distribution.group_id)
     return dict(
-        distribution=distribution, group=group, catalogue=catalogues[0] if catalogue_id else None,
-        orders=reports.day_orders(db.session, distribution, catalogue_id=catalogue_id, with_balances=True),
-        duties=reports.on_duty(db.session, distribution), printed_at=clock.now(),
+        distribution=distribution,
+        group=group,
+        catalogue=catalogues[0] if catalogue_id else None,
+        orders=reports.day_orders(
+            db.session, distribution, catalogue_id=catalogue_id, with_balances=True
+        ),
+        duties=reports.on_duty(db.session, distribution),
+        printed_at=clock.now(),
     )
 
 
@@ -86,6 +114,7 @@ def signin_pdf(distribution_id: int):
 
 # ---- producers ("Cagette Pro"): their own catalogues, in every group they supply ----------
 
+
 def _my_producers() -> list[Producer]:
     return list(db.session.scalars(select(Producer).where(Producer.user_id == current_user.id)))
 
@@ -97,16 +126,19 @@ def producer_home():
     if not producers:
         abort(403)
     catalogues = db.session.scalars(
-        select(Catalogue).where(Catalogue.producer_id.in_([p.id for p in producers]))
+        select(Catalogue)
+        .where(Catalogue.producer_id.in_([p.id for p in producers]))
         .options(selectinload(Catalogue.producer))
     ).all()
     now = clock.now()
     rows = []
     for catalogue in catalogues:
         distributions = db.session.scalars(
-            select(Distribution).where(Distribution.catalogues.contains(catalogue),
-                                       Distribution.cancelled_at.is_(None))
-            .options(selectinload(Distribution.place)).order_by(Distribution.starts_at.desc()).limit(12)
+            select(Distribution)
+            .where(Distribution.catalogues.contains(catalogue), Distribution.cancelled_at.is_(None))
+            .options(selectinload(Distribution.place))
+            .order_by(Distribution.starts_at.desc())
+            .limit(12)
         ).all()
         group = db.session.get(Group, catalogue.group_id)
         rows.append((catalogue, group, distributions))
@@ -119,13 +151,22 @@ def producer_orders(catalogue_id: int, distribution_id: int):
     catalogue = db.session.get(Catalogue, catalogue_id)
     distribution = db.session.get(Distribution, distribution_id)
     mine = {p.id for p in _my_producers()}
-    if (catalogue is None or distribution is None or catalogue.producer_id not in mine
-            or catalogue not in distribution.catalogues):
+    if (
+        catalogue is None
+        or distribution is None
+        or catalogue.producer_id not in mine
+        or catalogue not in distribution.catalogues
+    ):
         abort(404)
     day = reports.day_orders(db.session, distribution, catalogue_id=catalogue.id)
     summaries = reports.product_summary(day, [catalogue])
     if request.args.get("format") == "csv":
         return _summary_response(distribution, [catalogue], "reports/summary.html")
-    return render_template("reports/producer_orders.html", catalogue=catalogue,
-                           distribution=distribution, orders=day, summaries=summaries,
-                           group=db.session.get(Group, catalogue.group_id))
+    return render_template(
+        "reports/producer_orders.html",
+        catalogue=catalogue,
+        distribution=distribution,
+        orders=day,
+        summaries=summaries,
+        group=db.session.get(Group, catalogue.group_id),
+    )

@@ -24,11 +24,15 @@ bp = Blueprint("roster", __name__, url_prefix="/roster")
 @member_required
 def index(status: int = 200):
     now = clock.now()
-    return render_template("roster/index.html", days=svc.roster(db.session, g.group, now=now),
-                           roles=svc.roles_of(db.session, g.group), now=now,
-                           opens=timedelta(days=g.group.duty_signup_days),
-                           members=group_members(db.session, g.group) if is_coordinator() else [],
-                           catalogues=catalogues_of(db.session, g.group)), status
+    return render_template(
+        "roster/index.html",
+        days=svc.roster(db.session, g.group, now=now),
+        roles=svc.roles_of(db.session, g.group),
+        now=now,
+        opens=timedelta(days=g.group.duty_signup_days),
+        members=group_members(db.session, g.group) if is_coordinator() else [],
+        catalogues=catalogues_of(db.session, g.group),
+    ), status
 
 
 def _role(role_id) -> DutyRole:
@@ -57,14 +61,23 @@ def signup(distribution_id: int):
     coordinator = is_coordinator()
     user = current_user
     if coordinator and request.form.get("user_id"):
-        member = next((m for m in group_members(db.session, g.group)
-                       if m.user_id == request.form.get("user_id", type=int)), None)
+        member = next(
+            (
+                m
+                for m in group_members(db.session, g.group)
+                if m.user_id == request.form.get("user_id", type=int)
+            ),
+            None,
+        )
         if member is None:
             abort(404)
         user = member.user
-    return _done(lambda: svc.sign_up(db.session, distribution, g.group, role, user, now=clock.now(),
-                                     coordinator=coordinator),
-                 _("%(name)s is on duty: %(role)s.", name=user.name, role=role.name))
+    return _done(
+        lambda: svc.sign_up(
+            db.session, distribution, g.group, role, user, now=clock.now(), coordinator=coordinator
+        ),
+        _("%(name)s is on duty: %(role)s.", name=user.name, role=role.name),
+    )
 
 
 @bp.route("/duties/<int:duty_id>/withdraw", methods=["POST"])
@@ -74,17 +87,32 @@ def withdraw(duty_id: int):
     if duty is None:
         abort(404)
     distribution = get_in_group_or_404(Distribution, duty.distribution_id)
-    return _done(lambda: svc.withdraw(db.session, duty, distribution, g.group, actor=current_user,
-                                      reason=request.form.get("reason", ""), now=clock.now(),
-                                      coordinator=is_coordinator()),
-                 _("Withdrawn from the duty."))
+    return _done(
+        lambda: svc.withdraw(
+            db.session,
+            duty,
+            distribution,
+            g.group,
+            actor=current_user,
+            reason=request.form.get("reason", ""),
+            now=clock.now(),
+            coordinator=is_coordinator(),
+        ),
+        _("Withdrawn from the duty."),
+    )
 
 
 @bp.route("/roles", methods=["POST"])
 @coordinator_required
 def add_role():
     needed = request.form.get("needed", "1")
-    return _done(lambda: svc.save_role(db.session, g.group, name=request.form.get("name", ""),
-                                       needed=int(needed) if needed.isdigit() else 0,
-                                       catalogue_id=request.form.get("catalogue_id", type=int)),
-                 _("Role saved."))
+    return _done(
+        lambda: svc.save_role(
+            db.session,
+            g.group,
+            name=request.form.get("name", ""),
+            needed=int(needed) if needed.isdigit() else 0,
+            catalogue_id=request.form.get("catalogue_id", type=int),
+        ),
+        _("Role saved."),
+    )

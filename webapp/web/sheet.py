@@ -49,7 +49,12 @@ def _tablet_link_id(distribution: Distribution) -> int | None:
     link_id = (session.get("tablet_links") or {}).get(str(distribution.id))
     link = db.session.get(TabletLink, link_id) if link_id else None
     now = clock.now()
-    if link and link.distribution_id == distribution.id and not link.revoked_at and link.expires_at > now:
+    if (
+        link
+        and link.distribution_id == distribution.id
+        and not link.revoked_at
+        and link.expires_at > now
+    ):
         return link.id
     return None
 
@@ -82,33 +87,66 @@ def page(distribution_id: int):
     # A tablet may be restarted offline mid-distribution: keep its session cookie past the
     # browser's life so the outbox can still be sent when the network returns.
     session.permanent = True
-    return render_template("sheet/sheet.html", distribution=access.distribution,
-                           group=access.group, sheet_i18n=_sheet_strings())
+    return render_template(
+        "sheet/sheet.html",
+        distribution=access.distribution,
+        group=access.group,
+        sheet_i18n=_sheet_strings(),
+    )
 
 
 def _sheet_strings() -> dict:
     """The words the sheet's script shows, in the page's language."""
     return {
-        "online": _("Online"), "offline": _("Offline: your work is kept on this tablet"),
-        "pending": _("%(n)s waiting to be sent"), "nothing_pending": _("Everything is sent"),
+        "online": _("Online"),
+        "offline": _("Offline: your work is kept on this tablet"),
+        "pending": _("%(n)s waiting to be sent"),
+        "nothing_pending": _("Everything is sent"),
         "rejected": _("%(n)s refused by the server"),
-        "last_sync": _("Last sync %(time)s"), "never_synced": _("Not synced yet"),
+        "last_sync": _("Last sync %(time)s"),
+        "never_synced": _("Not synced yet"),
         "access_lost": _("access expired: ask a coordinator"),
-        "collected": _("Collected"), "partial": _("Partly collected"), "to_collect": _("To collect"),
-        "unpaid": _("Unpaid"), "no_match": _("No basket matches."),
+        "collected": _("Collected"),
+        "partial": _("Partly collected"),
+        "to_collect": _("To collect"),
+        "unpaid": _("Unpaid"),
+        "no_match": _("No basket matches."),
         "no_data": _("This sheet was never loaded on this tablet: connect once to load it."),
-        "close": _("Close"), "products": _("Products"), "take_all": _("Everything collected"),
-        "taken": _("Taken"), "not_taken": _("Not taken"), "unavailable": _("unavailable"),
-        "quantity_taken": _("Quantity taken of %(product)s"), "payment": _("Payment"),
-        "amount": _("Amount"), "cash_given": _("Cash given"), "change": _("Change to give: %(amount)s"),
-        "due": _("Due"), "paid": _("Paid"), "remaining": _("Left to pay"), "balance": _("Balance"),
-        "void": _("Cancel"), "signature": _("Signature"), "sign_again": _("Sign again"),
-        "sign_here": _("Sign here"), "clear": _("Clear"), "undo": _("Undo"),
-        "save_signature": _("Save the signature"), "signed": _("Signature"),
-        "notes": _("Notes"), "note": _("Note"), "add_note": _("Add the note"),
-        "note_placeholder": _("e.g. refund 2 € next week"), "on_duty": _("On duty:"),
-        "methods": {"cash": _("Cash"), "cheque": _("Cheque"), "card": _("Card"),
-                    "transfer": _("Transfer"), "balance": _("From balance")},
+        "close": _("Close"),
+        "products": _("Products"),
+        "take_all": _("Everything collected"),
+        "taken": _("Taken"),
+        "not_taken": _("Not taken"),
+        "unavailable": _("unavailable"),
+        "quantity_taken": _("Quantity taken of %(product)s"),
+        "payment": _("Payment"),
+        "amount": _("Amount"),
+        "cash_given": _("Cash given"),
+        "change": _("Change to give: %(amount)s"),
+        "due": _("Due"),
+        "paid": _("Paid"),
+        "remaining": _("Left to pay"),
+        "balance": _("Balance"),
+        "void": _("Cancel"),
+        "signature": _("Signature"),
+        "sign_again": _("Sign again"),
+        "sign_here": _("Sign here"),
+        "clear": _("Clear"),
+        "undo": _("Undo"),
+        "save_signature": _("Save the signature"),
+        "signed": _("Signature"),
+        "notes": _("Notes"),
+        "note": _("Note"),
+        "add_note": _("Add the note"),
+        "note_placeholder": _("e.g. refund 2 € next week"),
+        "on_duty": _("On duty:"),
+        "methods": {
+            "cash": _("Cash"),
+            "cheque": _("Cheque"),
+            "card": _("Card"),
+            "transfer": _("Transfer"),
+            "balance": _("From balance"),
+        },
     }
 
 
@@ -144,8 +182,15 @@ def api_events(distribution_id: int):
         return _bad("bad_cursor")
     try:
         result = record_events(
-            db.session, access.distribution, access.group, device_id=device_id, raw_events=events,
-            cursor=cursor, user=access.user, tablet_link_id=access.tablet_link_id, now=clock.now(),
+            db.session,
+            access.distribution,
+            access.group,
+            device_id=device_id,
+            raw_events=events,
+            cursor=cursor,
+            user=access.user,
+            tablet_link_id=access.tablet_link_id,
+            now=clock.now(),
         )
     except SheetClosed:
         return _bad("orders_still_open", 409)
@@ -160,13 +205,23 @@ def tablet_link(distribution_id: int):
     link_url = None
     qr = None
     if request.method == "POST":
-        link = tablets.create_link(db.session, distribution, distribution_group(distribution),
-                                   actor=current_user, now=clock.now())
+        link = tablets.create_link(
+            db.session,
+            distribution,
+            distribution_group(distribution),
+            actor=current_user,
+            now=clock.now(),
+        )
         token = tablets.sign(current_app.config["SECRET_KEY"], link)
         link_url = url_for("sheet.open_tablet", token=token, _external=True)
         qr = Markup(segno.make(link_url, error="m").svg_inline(scale=6, dark="#1f2a24"))
-    return render_template("sheet/tablet.html", distribution=distribution, link_url=link_url, qr=qr,
-                           late=late_events(db.session, distribution))
+    return render_template(
+        "sheet/tablet.html",
+        distribution=distribution,
+        link_url=link_url,
+        qr=qr,
+        late=late_events(db.session, distribution),
+    )
 
 
 def distribution_group(distribution: Distribution) -> Group:
@@ -185,7 +240,9 @@ def revoke_tablet_links(distribution_id: int):
 @bp.route("/tablet/<token>")
 def open_tablet(token: str):
     try:
-        link = tablets.check_link(db.session, current_app.config["SECRET_KEY"], token, now=clock.now())
+        link = tablets.check_link(
+            db.session, current_app.config["SECRET_KEY"], token, now=clock.now()
+        )
     except tablets.LinkInvalid as error:
         return render_template("sheet/link_invalid.html", reason=error.reason), 403
     links = dict(session.get("tablet_links") or {})

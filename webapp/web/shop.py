@@ -43,10 +43,17 @@ def _context(distribution: Distribution) -> dict:
         is_open=state == Status.OPEN and not distribution.cancelled_at,
         # Escaped once here rather than once per product row.
         line_url=escape(url_for("shop.line", distribution_id=distribution.id, product_id=0)[:-1]),
-        labels={key: escape(text) for key, text in (
-            ("unavailable", _("Unavailable")), ("sold_out", _("Sold out")), ("left", _("Left:")),
-            ("your_price", _("Your price (at the time of your order):")))},
-        errors={}, typed={},
+        labels={
+            key: escape(text)
+            for key, text in (
+                ("unavailable", _("Unavailable")),
+                ("sold_out", _("Sold out")),
+                ("left", _("Left:")),
+                ("your_price", _("Your price (at the time of your order):")),
+            )
+        },
+        errors={},
+        typed={},
     )
 
 
@@ -74,8 +81,11 @@ def _wanted(product: Product) -> Decimal:
 
 def _shortfalls(result: OrderResult) -> list[str]:
     return [
-        _("Only %(n)s left of %(product)s: your order holds what was left.",
-          n=quantity(c.granted), product=c.product.name)
+        _(
+            "Only %(n)s left of %(product)s: your order holds what was left.",
+            n=quantity(c.granted),
+            product=c.product.name,
+        )
         for c in result.shortfalls
     ]
 
@@ -91,8 +101,13 @@ def line(distribution_id: int, product_id: int):
         abort(404)
     status, message = 200, ""
     try:
-        result = set_quantities(db.session, distribution, {product_id: _wanted(product)},
-                                actor=current_user, now=clock.now())
+        result = set_quantities(
+            db.session,
+            distribution,
+            {product_id: _wanted(product)},
+            actor=current_user,
+            now=clock.now(),
+        )
         message = " ".join(_shortfalls(result))
     except ServiceError as error:
         db.session.rollback()
@@ -102,13 +117,16 @@ def line(distribution_id: int, product_id: int):
             flash(message, "error" if status >= 400 else "warning")
         elif status == 200:
             flash(_("Your order is saved."), "success")
-        target = url_for("shop.shop", distribution_id=distribution.id, _anchor=f"product-{product_id}")
+        target = url_for(
+            "shop.shop", distribution_id=distribution.id, _anchor=f"product-{product_id}"
+        )
         return redirect(target, code=303)
     context = _context(distribution)
     if status >= 400:
         context["typed"] = {product_id: request.form.get("q", "")}
-    return render_template("shop/_line_response.html", product=product, message=message,
-                           **context), status
+    return render_template(
+        "shop/_line_response.html", product=product, message=message, **context
+    ), status
 
 
 @bp.route("/orders")
