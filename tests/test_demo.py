@@ -69,3 +69,9 @@ def test_cli_seed_demo_runs_twice(app):
     runner = app.test_cli_runner()
     assert "created" in runner.invoke(args=["seed-demo"]).output
     assert "nothing changed" in runner.invoke(args=["seed-demo"]).output
+
+
+def test_demo_has_duty_roles(demo):
+    from webapp.models import DutyRole
+
+    assert {r.name for r in demo.scalars(select(DutyRole))} == {"accueil", "caisse", "installation"}

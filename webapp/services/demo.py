@@ -20,6 +20,7 @@ from ..models import (
     Catalogue,
     Distribution,
     DutyAssignment,
+    DutyRole,
     Group,
     LedgerEntry,
     OrderLine,
@@ -74,6 +75,8 @@ def seed_demo(session: Session, *, now: datetime) -> bool:
             _orders(session, distribution, catalogues, members, rng, now)
     _validate_demo(session, group, distributions["validated"], accounts["coordinator"], rng)
     _tablet_records(session, group, distributions["distributed"], accounts["volunteer"], rng)
+    for name, needed in (("accueil", 2), ("caisse", 1), ("installation", 2)):
+        session.add(DutyRole(group_id=group.id, name=name, needed=needed))
     session.add(
         DutyAssignment(
             distribution_id=distributions["closed"].id,
