@@ -113,3 +113,56 @@ def run(clients: list[Client], work, *, requests_per_client: int, timed: str | N
     result = summary(latencies, time.perf_counter() - start)
     result["errors"] = len(errors)
     return result
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """The app under gunicorn (2 workers, gunicorn.conf.py) on a free loopback port."""
+
+    def __init__(self, app_spec: str, *extra: str):
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parent.parent
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "-c",
+                str(root / "gunicorn.conf.py"),
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+                *extra,
+                app_spec,
+            ],
+            cwd=root,
+            env=os.environ.copy(),
+        )
+
+    def __enter__(self) -> Gunicorn:
+        import urllib.request
+
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.wait(10)

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,8 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import Client  # noqa: E402
-from bench.run import _port  # noqa: E402
+from bench.load import Client, Gunicorn  # noqa: E402
 
 MEMBERS = 1000
 LINES = 10
@@ -175,33 +173,8 @@ def timed(client: Client, path: str, runs: int) -> dict:
 def main() -> None:
     instance = Path(tempfile.mkdtemp(prefix="cc-bench-reports-"))
     distribution_id = build(instance)
-    port = _port()
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--timeout",
-            "60",
-            "--log-level",
-            "warning",
-            "webapp:create_app()",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        client = Client("127.0.0.1", port)
+    with Gunicorn("webapp:create_app()", "--timeout", "60") as server:
+        client = Client("127.0.0.1", server.port)
         client.login("coord@bench.test", PASSWORD)
         base = f"/distributions/{distribution_id}"
         results = {
@@ -214,9 +187,6 @@ def main() -> None:
             "signin_sheet_pdf": timed(client, f"{base}/signin.pdf", 2),
             "targets": {"html_ms": 300, "pdf_ms": 5000},
         }
-    finally:
-        server.terminate()
-        server.wait(10)
     out = ROOT / "bench" / "results" / "reports.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -13,12 +13,10 @@ import json
 import os
 import platform
 import random
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,17 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import Client, run  # noqa: E402
+from bench.load import Client, Gunicorn, run  # noqa: E402
 
 PASSWORD = "bench-password"
 PRODUCTS = 1000
 MEMBERS = 50
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build(instance: Path) -> int:
@@ -125,34 +117,9 @@ def build(instance: Path) -> int:
 def main() -> None:
     instance = Path(tempfile.mkdtemp(prefix="cc-bench-"))
     distribution_id = build(instance)
-    port = _port()
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "bench.app:app",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with Gunicorn("bench.app:app") as server:
+        port = server.port
         results = measure(port, distribution_id)
-    finally:
-        server.terminate()
-        server.wait(10)
     results["machine"] = {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),

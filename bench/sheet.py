@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -28,8 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import Client  # noqa: E402
-from bench.run import _port  # noqa: E402
+from bench.load import Client, Gunicorn  # noqa: E402
 
 BASKETS = 500
 PASSWORD = "bench-password"
@@ -252,35 +250,10 @@ def measure_browser(port: int, distribution_id: int) -> dict:
 def main() -> None:
     instance = Path(tempfile.mkdtemp(prefix="cc-bench-sheet-"))
     distribution_id = build(instance)
-    port = _port()
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "webapp:create_app()",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with Gunicorn("webapp:create_app()") as server:
+        port = server.port
         results = measure_server(port, distribution_id)
         results.update(measure_browser(port, distribution_id))
-    finally:
-        server.terminate()
-        server.wait(10)
     results["targets"] = {
         "snapshot_gzip_bytes": 150_000,
         "usable_from_cache_ms": 1000,

@@ -332,3 +332,10 @@ def test_late_events_are_listed_for_coordinators(client, auth, session, now, day
     send(client, day["d"], [event(day["basket"].id, "note", {"text": "arrivé en retard"})])
     html = client.get(f"/distributions/{day['d'].id}/tablet").get_data(as_text=True)
     assert "Arrivés après la validation" in html and "arrivé en retard" in html and "Léa" in html
+
+
+def test_tablet_page_title_is_plain_text(client, auth, day):
+    auth.login("c@example.test")
+    html = client.get(f"/distributions/{day['d'].id}/tablet").get_data(as_text=True)
+    title = html.split("<title>")[1].split("</title>")[0]
+    assert "<" not in title and "Lien tablette" in title
