@@ -47,6 +47,7 @@ class Server:
             "COURT_CIRCUIT_INSTANCE": str(instance),
             "DATABASE_URL": f"sqlite:///{instance / 'e2e.sqlite3'}",
             "SECRET_KEY": "e2e-secret",
+            "RATELIMIT_ENABLED": "0",  # the tests log in far more often than a person
         }
 
     def flask(self, *args: str) -> None:

@@ -74,6 +74,7 @@ def app(database, tmp_path):
             "SECRET_KEY": "test-secret",
             "SERVER_NAME": "localhost",
             "FROZEN_NOW": NOW.isoformat(),
+            "RATELIMIT_ENABLED": False,
         }
     )
     yield app

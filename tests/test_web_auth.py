@@ -111,3 +111,26 @@ def test_static_files_with_version_are_cached_for_a_year(client):
     response = client.get(f"/static/css/app.css?v={href}")
     assert response.status_code == 200
     assert "max-age=31536000" in response.headers["Cache-Control"]
+
+
+def test_password_guessing_is_slowed_down(app, client, member):
+    from webapp.extensions import limiter
+
+    app.config["RATELIMIT_ENABLED"] = True
+    limiter.enabled = True
+    limiter.reset()
+    try:
+        token = csrf_token(client)
+        statuses = [
+            client.post(
+                "/login",
+                data={"email": "ada@example.test", "password": "wrong!", "csrf_token": token},
+            ).status_code
+            for _ in range(11)
+        ]
+        assert statuses[:10] == [400] * 10 and statuses[10] == 429
+        assert "Trop de requêtes" in client.post("/login", data={"csrf_token": token}).get_data(
+            as_text=True
+        )
+    finally:
+        limiter.enabled = False

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from .extensions import babel, compress, csrf, db, htmx, login_manager, migrate
+from .extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
 
 
 def _instance_secret(app: Flask, filename: str) -> str:
@@ -45,6 +45,9 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         VAPID_SUBJECT=os.environ.get("VAPID_SUBJECT", "mailto:court-circuit@localhost"),
         PUSH_ALLOW_LOOPBACK=os.environ.get("PUSH_ALLOW_LOOPBACK") == "1",
         PUBLIC_URL=os.environ.get("PUBLIC_URL", ""),
+        RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_ENABLED=os.environ.get("RATELIMIT_ENABLED", "1") != "0",
         # Pages travel gzipped: phones on a weak network. Level 5 is near 6 in size, faster.
         COMPRESS_ALGORITHM=["gzip"],
         COMPRESS_LEVEL=5,
@@ -86,6 +89,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     compress.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
 
     from . import models  # noqa: F401  (registers the tables on the metadata)

@@ -59,9 +59,19 @@ class ShopSection:
 
 
 PRODUCT_COLUMNS = (
-    Product.id, Product.name, Product.description, Product.unit, Product.quantity_per_unit,
-    Product.weighed, Product.price_cents, Product.vat_rate, Product.photo, Product.stock,
-    Product.active, Product.archived_at, Product.catalogue_id,
+    Product.id,
+    Product.name,
+    Product.description,
+    Product.unit,
+    Product.quantity_per_unit,
+    Product.weighed,
+    Product.price_cents,
+    Product.vat_rate,
+    Product.photo,
+    Product.stock,
+    Product.active,
+    Product.archived_at,
+    Product.catalogue_id,
 )
 
 
@@ -80,7 +90,9 @@ def shop_products(session: Session, distribution: Distribution) -> list[ShopSect
     ).all()
     sections = {c.id: ShopSection(c) for c in catalogues}
     rows = session.execute(
-        select(*PRODUCT_COLUMNS).where(Product.catalogue_id.in_(list(sections))).order_by(Product.name)
+        select(*PRODUCT_COLUMNS)
+        .where(Product.catalogue_id.in_(list(sections)))
+        .order_by(Product.name)
     )
     for row in rows:
         sections[row.catalogue_id].products.append(row)

@@ -6,10 +6,11 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
 from .. import clock
-from ..extensions import db
+from ..extensions import db, limiter
 from ..services import ServiceError
 from ..services.accounts import (
     accept_invitation,
@@ -22,6 +23,11 @@ from .forms import JoinForm, LoginForm
 bp = Blueprint("auth", __name__)
 
 
+def _login_key() -> str:
+    """Guesses are counted per address and per account tried."""
+    return f"{get_remote_address()}|{(request.form.get('email') or '').strip().lower()[:254]}"
+
+
 def _safe_next(target: str | None) -> str:
     """Follow `next` only to a path on this site."""
     if target and target.startswith("/") and not target.startswith("//"):
@@ -32,6 +38,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"], key_func=lambda: _login_key())
 def login():
     form = LoginForm()
     if form.validate_on_submit():
