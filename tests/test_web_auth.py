@@ -129,8 +129,12 @@ def test_password_guessing_is_slowed_down(app, client, member):
             for _ in range(11)
         ]
         assert statuses[:10] == [400] * 10 and statuses[10] == 429
-        assert "Trop de requêtes" in client.post("/login", data={"csrf_token": token}).get_data(
-            as_text=True
+        again = client.post("/login", data={"email": "ada@example.test", "csrf_token": token})
+        assert again.status_code == 429 and "Trop de requêtes" in again.get_data(as_text=True)
+        # another account from the same place is counted apart
+        other = client.post(
+            "/login", data={"email": "bob@example.test", "password": "x", "csrf_token": token}
         )
+        assert other.status_code == 400
     finally:
         limiter.enabled = False
