@@ -321,5 +321,12 @@ def test_balances_always_equal_the_sum_of_their_entries(app, session, now, day, 
                         and e.id not in {x.reverses_id for x in entries}
                     )
                     assert -debit == dues.get(person.id, 0)
+                # the product summary sent to the producer adds up to the same cents
+                from webapp.services.reports import day_orders, product_summary
+
+                orders = day_orders(session, day["d"])
+                summary = product_summary(orders, list(day["d"].catalogues))
+                assert sum(s.total_cents for s in summary) == sum(dues.values())
+                assert sum(o.total_cents for o in orders) == sum(dues.values())
     # leave the database as the next example expects
     session.rollback()

@@ -446,3 +446,17 @@ def test_coordinator_finds_a_member_to_open_their_basket(client, auth, world):
     )
     none = client.get(f"/distributions/{world['d'].id}/baskets/pick?q=zzz")
     assert "Aucun membre ne correspond." in none.get_data(as_text=True)
+
+
+def test_archive_a_product_and_a_producer(client, auth, post, session, world):
+    auth.login("c@example.test")
+    leeks, catalogue = world["leeks"], world["catalogue"]
+    assert post(f"/catalogues/{catalogue.id}/products/{leeks.id}/archive").status_code == 302
+    client.get(f"/catalogues/{catalogue.id}")  # shows the flash once
+    assert "Poireaux" not in client.get(f"/catalogues/{catalogue.id}").get_data(as_text=True)
+    assert post(f"/catalogues/producers/{catalogue.producer_id}/archive").status_code == 302
+    factories.fresh(session)
+    assert session.get(Product, leeks.id).archived_at is not None
+    assert session.get(Producer, catalogue.producer_id).archived_at is not None
+    # the member's existing order still shows the archived product, marked
+    assert "Poireaux" in client.get(f"/distributions/{world['d'].id}/orders").get_data(as_text=True)

@@ -272,3 +272,26 @@ def import_products(catalogue_id: int):
         error=error,
         columns=["name", "price", "vat_rate", "unit", "quantity_per_unit", "stock", "weighed"],
     ), status
+
+
+@bp.route("/producers/<int:producer_id>/archive", methods=["POST"])
+@coordinator_required
+def archive_producer(producer_id: int):
+    producer = _producer_or_404(producer_id)
+    if producer.created_in_group_id != g.group.id:
+        abort(403)  # a producer shared with other groups is archived by the group that made it
+    svc.archive(db.session, producer, now=clock.now())
+    flash(_("Producer %(name)s archived.", name=producer.name), "success")
+    return redirect(url_for("catalogues.index"))
+
+
+@bp.route("/<int:catalogue_id>/products/<int:product_id>/archive", methods=["POST"])
+@coordinator_required
+def archive_product(catalogue_id: int, product_id: int):
+    catalogue = get_in_group_or_404(Catalogue, catalogue_id)
+    product = db.session.get(Product, product_id)
+    if product is None or product.catalogue_id != catalogue.id:
+        abort(404)
+    svc.archive(db.session, product, now=clock.now())
+    flash(_("Product %(name)s archived.", name=product.name), "success")
+    return redirect(url_for("catalogues.show", catalogue_id=catalogue.id))
