@@ -1,7 +1,7 @@
-"""Telling members what changed in their orders (by e-mail where SMTP is configured).
+"""Telling members what changed in their orders.
 
-The notifications issue adds web push and a log that sends each message once; until
-then these go out directly.
+A product taken out of an order goes through the notification sender (web push, else
+e-mail; once per line, logged). A cancelled distribution is told by e-mail at once.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from flask_babel import gettext as _
 
 from ..models import Distribution, OrderLine, User
 from .mail import send_mail
-
-__all__ = ["tell_cancelled", "tell_removed"]
 
 
 def tell_cancelled(users: list[User], distribution: Distribution) -> None:
