@@ -122,3 +122,34 @@ def test_negative_quantity_is_refused_by_the_database(session, now, world):
         )
         session.commit()
     session.rollback()
+
+
+def test_sheet_events_cannot_be_updated_or_deleted(session, now, world):
+    import uuid
+
+    from webapp.models import SheetEvent
+
+    group, member, catalogue, product = world
+    d = factories.distribution(
+        session, group=group, now=now, state="closed", catalogues=[catalogue]
+    )
+    basket = factories.order(session, distribution=d, user=member, now=now, lines=[(product, 1)])
+    session.add(
+        SheetEvent(
+            id=str(uuid.uuid4()),
+            distribution_id=d.id,
+            basket_id=basket.id,
+            device_id="tab",
+            kind="note",
+            payload={"text": "x"},
+            recorded_at=now,
+            received_at=now,
+        )
+    )
+    session.commit()
+    with pytest.raises(DBAPIError, match="append-only"):
+        session.execute(update(SheetEvent).values(device_id="other"))
+    session.rollback()
+    with pytest.raises(DBAPIError, match="append-only"):
+        session.execute(delete(SheetEvent))
+    session.rollback()
