@@ -138,3 +138,19 @@ def test_password_guessing_is_slowed_down(app, client, member):
         assert other.status_code == 400
     finally:
         limiter.enabled = False
+
+
+def test_cookies_are_secure_when_served_over_https(monkeypatch, database, tmp_path):
+    from webapp import create_app
+
+    monkeypatch.setenv("HTTPS", "1")
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+        }
+    )
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+    response = app.test_client().get("/login")
+    assert "Secure" in response.headers["Set-Cookie"]

@@ -34,6 +34,9 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        # Behind https (the normal case in production): cookies only travel encrypted.
+        SESSION_COOKIE_SECURE=os.environ.get("HTTPS") == "1",
+        REMEMBER_COOKIE_SECURE=os.environ.get("HTTPS") == "1",
         WTF_CSRF_TIME_LIMIT=None,
         PERMANENT_SESSION_LIFETIME=timedelta(days=31),
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,

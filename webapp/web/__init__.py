@@ -98,7 +98,6 @@ def register_web(app: Flask) -> None:
     app.before_request(_before_request)
     app.after_request(_after_request)
     app.teardown_request(_teardown_request)
-    app.config["SESSION_COOKIE_SECURE"] = app.config.get("SESSION_COOKIE_SECURE", False)
     for blueprint in (
         main.bp,
         auth.bp,

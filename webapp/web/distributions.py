@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -28,6 +29,7 @@ from ..extensions import db
 from ..models import Distribution, Place
 from ..services import ServiceError, planning, reports
 from ..services.catalogues import catalogues_of
+from ..services.notices import tell_cancelled, tell_removed
 from .access import coordinator_required, get_in_group_or_404
 
 bp = Blueprint("distributions", __name__)
@@ -122,24 +124,30 @@ def new():
             except ServiceError as error:
                 errors[error.field or "starts_at"] = error.message
             else:
-                flash(ngettext_created(len(created)), "success")
+                flash(
+                    ngettext(
+                        "%(num)d distribution created.",
+                        "%(num)d distributions created.",
+                        len(created),
+                    ),
+                    "success",
+                )
                 return redirect(url_for("distributions.index"))
+    return _form_page(None, places, catalogues, errors)
+
+
+def _form_page(distribution: Distribution | None, places, catalogues, errors: dict):
+    """The new/edit form, with the field errors of a refused POST (and a 400 then)."""
     return render_template(
         "distributions/form.html",
-        distribution=None,
+        distribution=distribution,
         places=places,
         catalogues=catalogues,
         errors=errors,
         form=request.form,
-        defaults=_defaults(clock.now()),
+        defaults=None if distribution else _defaults(clock.now()),
         tz=ZoneInfo(g.group.timezone),
     ), 400 if errors else 200
-
-
-def ngettext_created(n: int) -> str:
-    from flask_babel import ngettext
-
-    return ngettext("%(num)d distribution created.", "%(num)d distributions created.", n)
 
 
 @bp.route("/distributions/<int:distribution_id>/edit", methods=["GET", "POST"])
@@ -161,16 +169,7 @@ def edit(distribution_id: int):
             else:
                 flash(_("Distribution saved."), "success")
                 return redirect(url_for("distributions.index"))
-    return render_template(
-        "distributions/form.html",
-        distribution=distribution,
-        places=places,
-        catalogues=catalogues,
-        errors=errors,
-        form=request.form,
-        defaults=None,
-        tz=ZoneInfo(g.group.timezone),
-    ), 400 if errors else 200
+    return _form_page(distribution, places, catalogues, errors)
 
 
 @bp.route("/distributions/<int:distribution_id>/cancel", methods=["POST"])
@@ -184,8 +183,6 @@ def cancel(distribution_id: int):
     except ServiceError as error:
         flash(error.message, "error")
         return redirect(url_for("distributions.index")), 303
-    from ..services.notices import tell_cancelled
-
     tell_cancelled(told, distribution)
     flash(
         _("Distribution cancelled; %(n)d member(s) who had ordered are told.", n=len(told)),
@@ -299,8 +296,6 @@ def remove_unavailable(distribution_id: int):
     except ServiceError as error:
         flash(error.message, "error")
         return redirect(url_for("distributions.orders", distribution_id=distribution.id))
-    from ..services.notices import tell_removed
-
     tell_removed(db.session, lines, distribution, now=clock.now())
     flash(
         _("%(n)d line(s) of unavailable products removed from the orders.", n=len(lines)), "success"
