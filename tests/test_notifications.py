@@ -302,3 +302,22 @@ def test_coordinator_adds_a_role_tied_to_a_catalogue(client, auth, post, session
     assert [(r.name, r.catalogue_id) for r in session.scalars(select(DutyRole))] == [
         ("fromages", catalogue.id)
     ]
+
+
+def test_cancelling_tells_the_members_who_ordered_once(app, client, auth, post, session, now, smtp):
+    controller, messages = smtp
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port)
+    group = factories.group(session, now=now)
+    factories.user(session, now=now, group=group, role="coordinator", email="c@example.test")
+    buyer = factories.user(session, now=now, group=group, email="buyer@example.test")
+    factories.user(session, now=now, group=group, email="idle@example.test")
+    catalogue = factories.catalogue(session, group=group)
+    bread = factories.product(session, catalogue=catalogue)
+    d = factories.distribution(session, group=group, now=now, catalogues=[catalogue])
+    factories.order(session, distribution=d, user=buyer, now=now, lines=[(bread, 1)])
+    auth.login("c@example.test")
+    assert post(f"/distributions/{d.id}/cancel").status_code == 302
+    assert [m.rcpt_tos for m in messages] == [["buyer@example.test"]]
+    factories.fresh(session)
+    logged = session.scalars(select(NotificationLog.kind)).all()
+    assert logged == ["distribution_cancelled"]

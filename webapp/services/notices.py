@@ -1,43 +1,64 @@
-"""Telling members what changed in their orders.
-
-A product taken out of an order goes through the notification sender (web push, else
-e-mail; once per line, logged). A cancelled distribution is told by e-mail at once.
-"""
+"""Telling members what changed in their orders, through the notification sender:
+web push where they have it, else e-mail; once per person and event (logged)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
-from flask import current_app
+from flask import url_for
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from ..models import Distribution, OrderLine, User
-from .mail import send_mail
+from .notify import Deliver, Message, send_due
 
 
-def tell_cancelled(users: list[User], distribution: Distribution) -> None:
+def _send(session: Session, messages: list[Message], *, deliver: Deliver, now: datetime) -> None:
+    # The request commits the claims with the change itself: no checkpoint needed here.
+    send_due(session, now=now, deliver=deliver, checkpoint=lambda: None, messages=messages)
+
+
+def tell_cancelled(
+    session: Session,
+    users: list[User],
+    distribution: Distribution,
+    *,
+    deliver: Deliver,
+    now: datetime,
+) -> None:
+    """Tell the members who had ordered that the distribution is cancelled."""
+    messages = []
     for user in users:
         with force_locale(user.locale or "fr"):
             day = format_date(distribution.starts_at, format="full")
-            send_mail(
-                current_app.config,
-                to=user.email,
-                subject=_("Distribution of %(day)s cancelled", day=day),
-                body=_(
-                    "The distribution of %(day)s is cancelled. Your order will not be delivered.",
-                    day=day,
-                ),
+            messages.append(
+                Message(
+                    user,
+                    "distribution_cancelled",
+                    f"d{distribution.id}",
+                    _("Distribution of %(day)s cancelled", day=day),
+                    _(
+                        "The distribution of %(day)s is cancelled. "
+                        "Your order will not be delivered.",
+                        day=day,
+                    ),
+                    url_for("main.home"),
+                )
             )
+    _send(session, messages, deliver=deliver, now=now)
 
 
-def tell_removed(session, lines: list[OrderLine], distribution: Distribution, *, now) -> None:
-    """Tell each member which products left their order, once per line (notifications log)."""
-    from flask import url_for
-
-    from ..notifier import deliver
-    from .notify import Message, send_due
-
+def tell_removed(
+    session: Session,
+    lines: list[OrderLine],
+    distribution: Distribution,
+    *,
+    deliver: Deliver,
+    now: datetime,
+) -> None:
+    """Tell each member which products left their order."""
     by_user: dict[int, list[OrderLine]] = defaultdict(list)
     for line in lines:
         by_user[line.basket.user_id].append(line)
@@ -62,4 +83,4 @@ def tell_removed(session, lines: list[OrderLine], distribution: Distribution, *,
                     url_for("shop.shop", distribution_id=distribution.id),
                 )
             )
-    send_due(session, now=now, deliver=deliver, checkpoint=lambda: None, messages=messages)
+    _send(session, messages, deliver=deliver, now=now)

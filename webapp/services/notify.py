@@ -43,6 +43,7 @@ KINDS = (
     "duty_reminder",
     "roles_vacant",
     "product_removed",
+    "distribution_cancelled",
     "to_validate",
 )
 

@@ -70,6 +70,7 @@ def notifications():
         "duty_reminder": _("Duty reminders"),
         "roles_vacant": _("Volunteers wanted"),
         "product_removed": _("A product was removed from your order"),
+        "distribution_cancelled": _("A distribution is cancelled"),
         "to_validate": _("A distribution is waiting for validation"),
     }
     pref = db.session.get(NotificationPreference, current_user.id)
