@@ -13,105 +13,38 @@ import json
 import os
 import platform
 import random
-import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import data  # noqa: E402
 from bench.load import Client, Gunicorn, run  # noqa: E402
 
-PASSWORD = "bench-password"
+PASSWORD = data.PASSWORD
 PRODUCTS = 1000
 MEMBERS = 50
 
 
 def build(instance: Path) -> int:
     """Migrate and fill the database; return the distribution id."""
-    env = {
-        **os.environ,
-        "COURT_CIRCUIT_INSTANCE": str(instance),
-        "DATABASE_URL": f"sqlite:///{instance / 'bench.sqlite3'}",
-    }
-    os.environ.update(env)
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
+    return data.build(
+        instance,
+        data.Spec(
+            "bench.sqlite3",
+            producers=10,
+            products=PRODUCTS,
+            members=MEMBERS,
+            orders_open=True,
+            member_passwords=True,
+            price=lambda i: 100 + i,
+            stock=lambda i: Decimal(10_000) if i % 3 == 0 else None,
+        ),
     )
-    from webapp import create_app
-    from webapp.extensions import db
-    from webapp.models import (
-        Catalogue,
-        Distribution,
-        Group,
-        Membership,
-        Place,
-        Producer,
-        Product,
-        User,
-    )
-    from webapp.services.passwords import hash_password
-
-    app = create_app()
-    now = datetime.now(UTC)
-    with app.app_context():
-        s = db.session
-        group = Group(name="Bench", slug="bench", created_at=now)
-        s.add(group)
-        s.flush()
-        place = Place(group_id=group.id, name="Hall")
-        s.add(place)
-        s.flush()
-        catalogues = []
-        for i in range(10):
-            producer = Producer(name=f"Producteur {i}", created_in_group_id=group.id)
-            catalogue = Catalogue(group_id=group.id, producer=producer, name=f"Catalogue {i}")
-            s.add_all([producer, catalogue])
-            catalogues.append(catalogue)
-        s.flush()
-        for i in range(PRODUCTS):
-            s.add(
-                Product(
-                    catalogue_id=catalogues[i % 10].id,
-                    name=f"Produit {i:04d}",
-                    unit="piece",
-                    price_cents=100 + i,
-                    vat_rate=Decimal("5.5"),
-                    stock=Decimal(10_000) if i % 3 == 0 else None,
-                )
-            )
-        password_hash = hash_password(PASSWORD)
-        for i in range(MEMBERS):
-            user = User(
-                email=f"m{i}@bench.test",
-                first_name="M",
-                last_name=str(i),
-                password_hash=password_hash,
-                created_at=now,
-            )
-            s.add(user)
-            s.flush()
-            s.add(Membership(user_id=user.id, group_id=group.id, created_at=now))
-        d = Distribution(
-            group_id=group.id,
-            place_id=place.id,
-            orders_open_at=now - timedelta(days=1),
-            orders_close_at=now + timedelta(days=2),
-            starts_at=now + timedelta(days=3),
-            ends_at=now + timedelta(days=3, hours=2),
-        )
-        d.catalogues = catalogues
-        s.add(d)
-        s.commit()
-        return d.id
 
 
 def main() -> None:

@@ -13,24 +13,22 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import data  # noqa: E402
 from bench.load import Client, Gunicorn  # noqa: E402
 
 BASKETS = 500
-PASSWORD = "bench-password"
+PASSWORD = data.PASSWORD
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -43,110 +41,10 @@ CHROMIUM_ARGS = [
 
 
 def build(instance: Path) -> int:
-    env = {
-        "COURT_CIRCUIT_INSTANCE": str(instance),
-        "DATABASE_URL": f"sqlite:///{instance / 'sheet.sqlite3'}",
-    }
-    os.environ.update(env)
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
+    return data.build(
+        instance,
+        data.Spec("sheet.sqlite3", producers=1, products=40, members=BASKETS, lines_per_basket=5),
     )
-    from webapp import create_app
-    from webapp.extensions import db
-    from webapp.models import (
-        Basket,
-        Catalogue,
-        Distribution,
-        Group,
-        Membership,
-        OrderLine,
-        Place,
-        Producer,
-        Product,
-        User,
-    )
-    from webapp.services.passwords import hash_password
-
-    app = create_app()
-    now = datetime.now(UTC)
-    with app.app_context():
-        s = db.session
-        group = Group(
-            name="Bench", slug="bench", created_at=now, payment_methods=["cash", "cheque", "card"]
-        )
-        s.add(group)
-        s.flush()
-        place = Place(group_id=group.id, name="Hall")
-        producer = Producer(name="Ferme", created_in_group_id=group.id)
-        catalogue = Catalogue(group_id=group.id, producer=producer, name="Tout")
-        s.add_all([place, producer, catalogue])
-        s.flush()
-        products = [
-            Product(
-                catalogue_id=catalogue.id,
-                name=f"Produit {i}",
-                price_cents=150 + i * 7,
-                vat_rate=Decimal("5.5"),
-            )
-            for i in range(40)
-        ]
-        s.add_all(products)
-        coordinator = User(
-            email="coord@bench.test",
-            first_name="Claire",
-            last_name="Coord",
-            password_hash=hash_password(PASSWORD),
-            created_at=now,
-        )
-        s.add(coordinator)
-        s.flush()
-        s.add(
-            Membership(
-                user_id=coordinator.id, group_id=group.id, role="coordinator", created_at=now
-            )
-        )
-        d = Distribution(
-            group_id=group.id,
-            place_id=place.id,
-            orders_open_at=now - timedelta(days=5),
-            orders_close_at=now - timedelta(hours=1),
-            starts_at=now + timedelta(hours=2),
-            ends_at=now + timedelta(hours=4),
-        )
-        d.catalogues = [catalogue]
-        s.add(d)
-        s.flush()
-        for i in range(BASKETS):
-            user = User(
-                email=f"m{i}@bench.test",
-                first_name=f"Prénom{i}",
-                last_name=f"Nom{i:03d}",
-                phone="06 12 34 56 78",
-                created_at=now,
-            )
-            s.add(user)
-            s.flush()
-            s.add(Membership(user_id=user.id, group_id=group.id, created_at=now))
-            basket = Basket(distribution_id=d.id, user_id=user.id, number=i + 1, created_at=now)
-            s.add(basket)
-            s.flush()
-            for k in range(5):
-                p = products[(i + k * 7) % len(products)]
-                s.add(
-                    OrderLine(
-                        basket_id=basket.id,
-                        product_id=p.id,
-                        quantity=Decimal(1 + k % 2),
-                        unit_price_cents=p.price_cents,
-                        vat_rate=p.vat_rate,
-                        updated_at=now,
-                    )
-                )
-        s.commit()
-        return d.id
 
 
 def measure_server(port: int, distribution_id: int) -> dict:
