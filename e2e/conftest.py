@@ -144,3 +144,20 @@ def login(page, email: str, password: str = "demo-password") -> None:
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/")
+
+
+def service_worker(context, page, base_url: str):
+    """A CDP session on the page and the id of our service worker's registration."""
+    cdp = context.new_cdp_session(page)
+    registrations: list = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda e: registrations.extend(e["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+    for _ in range(25):
+        match = [r for r in registrations if r["scopeURL"].startswith(base_url)]
+        if match:
+            return cdp, match[0]["registrationId"]
+        page.wait_for_timeout(100)
+    raise AssertionError("no service worker registered for " + base_url)

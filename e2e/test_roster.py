@@ -5,7 +5,7 @@ import sqlite3
 
 from playwright.sync_api import expect
 
-from .conftest import login
+from .conftest import login, service_worker
 
 TABLET = {"width": 1024, "height": 768}
 
@@ -53,20 +53,12 @@ def test_the_service_worker_shows_a_pushed_notification(browser, base_url):
     login(page, "member@demo.test")
     page.goto("/account/notifications")
     page.evaluate("navigator.serviceWorker.ready")
-    cdp = context.new_cdp_session(page)
-    registrations = []
-    cdp.on(
-        "ServiceWorker.workerRegistrationUpdated",
-        lambda e: registrations.extend(e["registrations"]),
-    )
-    cdp.send("ServiceWorker.enable")
-    page.wait_for_timeout(500)
-    registration = next(r for r in registrations if r["scopeURL"].startswith(base_url))
+    cdp, registration_id = service_worker(context, page, base_url)
     cdp.send(
         "ServiceWorker.deliverPushMessage",
         {
             "origin": base_url,
-            "registrationId": registration["registrationId"],
+            "registrationId": registration_id,
             "data": '{"title": "Les commandes sont ouvertes", "body": "Commandez vite", "url": "/"}',
         },
     )

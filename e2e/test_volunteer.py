@@ -6,7 +6,7 @@ import tempfile
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, TABLET, Server, _free_port, login
+from .conftest import CHROMIUM, CHROMIUM_ARGS, TABLET, Server, _free_port, login, service_worker
 
 CLOSED = "SELECT id FROM distributions WHERE orders_close_at < datetime('now') AND starts_at > datetime('now')"
 
@@ -217,20 +217,12 @@ def test_background_sync_sends_the_outbox_with_the_page_closed(browser, base_url
     helper = context.new_page()  # keeps the context (and its service worker) alive
     page.close()  # no page timer can send anything now: only the service worker
     context.set_offline(False)
-    cdp = context.new_cdp_session(helper)
-    registrations = []
-    cdp.on(
-        "ServiceWorker.workerRegistrationUpdated",
-        lambda e: registrations.extend(e["registrations"]),
-    )
-    cdp.send("ServiceWorker.enable")
-    helper.wait_for_timeout(300)
-    registration = next(r for r in registrations if r["scopeURL"].startswith(base_url))
+    cdp, registration_id = service_worker(context, helper, base_url)
     cdp.send(
         "ServiceWorker.dispatchSyncEvent",
         {
             "origin": base_url,
-            "registrationId": registration["registrationId"],
+            "registrationId": registration_id,
             "tag": "sheet-sync-e2e",
             "lastChance": False,
         },
