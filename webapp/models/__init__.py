@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 
+from .audit import AuditEntry, FormSubmission
 from .catalogues import UNITS, Catalogue, Place, Producer, Product
 from .distributions import Distribution, DutyAssignment, distribution_catalogues
 from .groups import PAYMENT_METHODS, CatalogueManager, Group, Invitation, Membership, User
@@ -12,11 +13,13 @@ from .notifications import (
     PushSubscription,
 )
 from .orders import Basket, OrderLine
+from .outbox import OutboxMessage
 from .sheet import SheetEvent, TabletLink
 
 __all__ = [
     "PAYMENT_METHODS",
     "UNITS",
+    "AuditEntry",
     "Basket",
     "Catalogue",
     "CatalogueManager",
@@ -27,11 +30,13 @@ __all__ = [
     "NotificationLog",
     "NotificationPreference",
     "PushSubscription",
+    "FormSubmission",
     "Group",
     "Invitation",
     "LedgerEntry",
     "Membership",
     "OrderLine",
+    "OutboxMessage",
     "Place",
     "Producer",
     "Product",

@@ -1,5 +1,6 @@
-"""Telling members what changed in their orders, through the notification sender:
-web push where they have it, else e-mail; once per person and event (logged)."""
+"""Telling members what changed in their orders: messages queued in the outbox with the
+change itself, delivered after the commit (web push where they have it, else e-mail),
+once per person and event."""
 
 from __future__ import annotations
 
@@ -12,12 +13,23 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from ..models import Distribution, OrderLine, User
-from .notify import Deliver, Message, send_due
+from . import outbox
+from .notify import Message
 
 
-def _send(session: Session, messages: list[Message], *, deliver: Deliver, now: datetime) -> None:
-    # The request commits the claims with the change itself: no checkpoint needed here.
-    send_due(session, now=now, deliver=deliver, checkpoint=lambda: None, messages=messages)
+def _send(session: Session, messages: list[Message], *, group_id: int, now: datetime) -> None:
+    for m in messages:
+        outbox.queue(
+            session,
+            kind=m.kind,
+            ref=m.ref,
+            title=m.title,
+            body=m.body,
+            url=m.url,
+            user=m.user,
+            group_id=group_id,
+            now=now,
+        )
 
 
 def tell_cancelled(
@@ -25,7 +37,6 @@ def tell_cancelled(
     users: list[User],
     distribution: Distribution,
     *,
-    deliver: Deliver,
     now: datetime,
 ) -> None:
     """Tell the members who had ordered that the distribution is cancelled."""
@@ -47,7 +58,7 @@ def tell_cancelled(
                     url_for("main.home"),
                 )
             )
-    _send(session, messages, deliver=deliver, now=now)
+    _send(session, messages, group_id=distribution.group_id, now=now)
 
 
 def tell_removed(
@@ -55,7 +66,6 @@ def tell_removed(
     lines: list[OrderLine],
     distribution: Distribution,
     *,
-    deliver: Deliver,
     now: datetime,
 ) -> None:
     """Tell each member which products left their order."""
@@ -83,4 +93,4 @@ def tell_removed(
                     url_for("shop.shop", distribution_id=distribution.id),
                 )
             )
-    _send(session, messages, deliver=deliver, now=now)
+    _send(session, messages, group_id=distribution.group_id, now=now)

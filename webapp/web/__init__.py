@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, request, session
 from flask_login import current_user
 
 from ..db_setup import read_only_transaction
@@ -60,11 +60,22 @@ def _teardown_request(_error) -> None:
         read_only_transaction.reset(token)
 
 
-def _after_request(response):
-    if response.status_code < 400:
+def _end_transaction(response) -> None:
+    """The request's one transaction: commit when the view returned, roll back when it
+    raised (the error handlers mark that) or answered an error."""
+    if response.status_code < 400 and not g.get("refused"):
         db.session.commit()
+        if db.session.info.pop("outbox_queued", False):
+            from ..sender import wake
+
+            wake(current_app._get_current_object())
     else:
         db.session.rollback()
+        db.session.info.pop("outbox_queued", None)
+
+
+def _after_request(response):
+    _end_transaction(response)
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")

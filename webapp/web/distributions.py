@@ -27,7 +27,6 @@ from sqlalchemy.orm import selectinload
 from .. import clock
 from ..extensions import db
 from ..models import Distribution, Place
-from ..notifier import deliver
 from ..services import ServiceError, planning, reports
 from ..services.catalogues import catalogues_of
 from ..services.notices import tell_cancelled, tell_removed
@@ -184,7 +183,7 @@ def cancel(distribution_id: int):
     except ServiceError as error:
         flash(error.message, "error")
         return redirect(url_for("distributions.index")), 303
-    tell_cancelled(db.session, told, distribution, deliver=deliver, now=clock.now())
+    tell_cancelled(db.session, told, distribution, now=clock.now())
     flash(
         _("Distribution cancelled; %(n)d member(s) who had ordered are told.", n=len(told)),
         "success",
@@ -297,7 +296,7 @@ def remove_unavailable(distribution_id: int):
     except ServiceError as error:
         flash(error.message, "error")
         return redirect(url_for("distributions.orders", distribution_id=distribution.id))
-    tell_removed(db.session, lines, distribution, deliver=deliver, now=clock.now())
+    tell_removed(db.session, lines, distribution, now=clock.now())
     flash(
         _("%(n)d line(s) of unavailable products removed from the orders.", n=len(lines)), "success"
     )

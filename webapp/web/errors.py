@@ -1,13 +1,23 @@
-"""Error pages in the app's style, JSON errors for the API."""
+"""Error pages in the app's style, JSON errors for the API, and the one place where a
+service's refusal (`ServiceError`) becomes what the user reads.
+
+A refusal rolls the request's transaction back, then answers by how it was asked:
+JSON for the API, a message fragment swapped into `#flashes` for htmx (4xx), and for a
+plain form a flash and a 303 back to the page the form was on (`X-Refused` carries the
+status for machines); a GET shows the error page with the status.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from urllib.parse import urlsplit
+
+from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
+from ..services import ServiceError
 
 
 def _wants_json() -> bool:
@@ -32,7 +42,37 @@ def _messages() -> dict[int, tuple[str, str]]:
     }
 
 
+def _back_url() -> str:
+    """The page the form was sent from, when it is ours; else the home page."""
+    referrer = request.referrer or ""
+    parts = urlsplit(referrer)
+    if referrer and parts.netloc == request.host and parts.scheme in ("http", "https"):
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return url_for("main.home")
+
+
+def refusal_response(error: ServiceError):
+    """Answer a refused request; the caller has rolled back."""
+    g.refused = True
+    if _wants_json():
+        return jsonify(error="refused", message=error.message, field=error.field), error.status
+    if request.headers.get("HX-Request"):
+        body = render_template("errors/_refusal.html", message=error.message)
+        return body, error.status, {"HX-Retarget": "#flashes", "HX-Reswap": "innerHTML"}
+    if request.method in ("GET", "HEAD"):
+        return _render(error.status, _messages().get(error.status, ("", ""))[0], error.message)
+    flash(error.message, "error")
+    response = redirect(_back_url(), code=303)
+    response.headers["X-Refused"] = str(error.status)
+    return response
+
+
 def register(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def _refused(error: ServiceError):
+        db.session.rollback()
+        return refusal_response(error)
+
     @app.errorhandler(CSRFError)
     def _csrf(error):
         db.session.rollback()

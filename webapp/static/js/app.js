@@ -11,10 +11,13 @@
       event.detail.headers["X-CSRFToken"] = csrfToken();
     }
   });
-  // Let 4xx answers with a body (field errors) replace their target like a 200.
+  // Let 4xx answers with a body (field errors, or a refusal retargeted to #flashes by
+  // the server's one error handler) replace their target like a 200.
   document.addEventListener("htmx:beforeSwap", function (event) {
-    var status = event.detail.xhr.status;
-    if (status === 400 || status === 409 || status === 422) {
+    var xhr = event.detail.xhr;
+    var status = xhr.status;
+    var retargeted = status >= 400 && status < 500 && xhr.getResponseHeader("HX-Retarget");
+    if (status === 400 || status === 409 || status === 422 || retargeted) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }

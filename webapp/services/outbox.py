@@ -1,0 +1,66 @@
+"""The message outbox: services queue messages in the transaction that caused them;
+the sender delivers them after the commit (see `webapp.sender`).
+
+Nothing here talks to the network: `queue` only writes a row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import OutboxMessage, User
+
+
+def dedupe_key(kind: str, ref: str, *, user: User | None, email: str | None) -> str:
+    who = f"u{user.id}" if user is not None else f"e:{(email or '').lower()}"
+    return f"{kind}:{ref}:{who}"[:200]
+
+
+def queue(
+    session: Session,
+    *,
+    kind: str,
+    ref: str,
+    title: str,
+    body: str,
+    url: str = "",
+    user: User | None = None,
+    email: str | None = None,
+    group_id: int | None = None,
+    channel: str = "auto",
+    now: datetime,
+) -> OutboxMessage | None:
+    """Queue one message for one person and event; None when it was queued already.
+
+    `title` and `body` are final text in the recipient's language (render them under
+    `force_locale(user.locale)`); `url` is a path, made absolute when it is sent.
+    """
+    if user is None and not email:
+        raise ValueError("a message needs a user or an e-mail address")
+    key = dedupe_key(kind, ref, user=user, email=email)
+    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+        return None
+    message = OutboxMessage(
+        dedupe_key=key,
+        group_id=group_id,
+        user_id=user.id if user is not None else None,
+        email=email,
+        kind=kind,
+        ref=ref[:120],
+        channel=channel,
+        title=title[:200],
+        body=body,
+        url=url[:500],
+        state="queued",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    # Read by the request boundary after its commit: it wakes the sender at once.
+    session.info["outbox_queued"] = True
+    return message
