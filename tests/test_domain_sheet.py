@@ -6,7 +6,17 @@ from decimal import Decimal
 
 import pytest
 
-from webapp.domain.sheet import Context, Event, Rejected, basket_progress, merge, parse_event
+from webapp.domain.sheet import (
+    Context,
+    DueLine,
+    Event,
+    Rejected,
+    basket_due_cents,
+    basket_progress,
+    due_quantity,
+    merge,
+    parse_event,
+)
 
 T = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
 S = timedelta(seconds=1)
@@ -99,7 +109,7 @@ def test_notes_accumulate_and_signature_last_wins():
 def test_any_order_and_any_repetition_give_the_same_state():
     events = [
         whole(1, "taken"),
-        line(2, 11, "not_taken", at=2),
+        line(2, 11, "taken", "1.25", at=2),
         pay(3, 900),
         void(4, 3, at=3),
         pay(5, 700, "card", at=4),
@@ -111,6 +121,7 @@ def test_any_order_and_any_repetition_give_the_same_state():
         summary = (
             state.line_state(10),
             state.line_state(11),
+            state.weighed_quantity(11),
             state.paid_cents(),
             state.signature.id,
         )
@@ -180,3 +191,73 @@ def test_a_good_event_is_parsed():
     assert event.payload == {"state": "partial", "line_id": 10, "quantity": "0.5"}
     assert event.recorded_at == T
     assert merge([event])[1].line_state(10) == ("partial", Decimal("0.5"))
+
+
+# Line 10: carrots, weighed, 1.5 kg ordered at 2.60 €/kg (3.90 €).
+# Line 11: bread, 2 loaves at 4.50 € (9.00 €). Basket ordered: 12.90 €.
+CARROTS = DueLine(line_id=10, quantity=Decimal("1.5"), unit_price_cents=260, weighed=True)
+BREAD = DueLine(line_id=11, quantity=Decimal(2), unit_price_cents=450, weighed=False)
+
+
+@pytest.mark.parametrize(
+    ("events", "carrots", "bread", "due"),
+    [
+        ([], "1.5", "2", 1290),
+        ([whole(1, "taken")], "1.5", "2", 1290),
+        # weighed more, then less: the last weighing counts
+        ([line(1, 10, "taken", "1.75")], "1.75", "2", 455 + 900),
+        ([line(1, 10, "taken", "1.75"), line(2, 10, "taken", "1.2", at=1)], "1.2", "2", 312 + 900),
+        # the same two weighings received in the other order
+        ([line(2, 10, "taken", "1.2", at=1), line(1, 10, "taken", "1.75")], "1.2", "2", 312 + 900),
+        # weighed, then the whole basket taken, or the line tapped "taken": the weight stays
+        ([line(1, 10, "taken", "1.75"), whole(2, "taken", at=1)], "1.75", "2", 455 + 900),
+        ([line(1, 10, "taken", "1.75"), line(2, 10, "taken", at=1)], "1.75", "2", 455 + 900),
+        # not taken by the member: the producer delivered it, it stays due
+        ([whole(1, "not_taken")], "1.5", "2", 1290),
+        ([line(1, 10, "not_taken"), line(2, 11, "not_taken")], "1.5", "2", 1290),
+        ([line(1, 10, "taken", "1.75"), line(2, 10, "not_taken", at=1)], "1.75", "2", 455 + 900),
+        # a partial pickup of a line that is not weighed stays due in full
+        ([line(1, 11, "partial", "1")], "1.5", "2", 1290),
+        # weighed at zero: nothing to pay for that line
+        ([line(1, 10, "taken", "0")], "0", "2", 900),
+        # another basket's weighing changes nothing here
+        ([line(1, 10, "taken", "3", basket=2)], "1.5", "2", 1290),
+    ],
+)
+def test_due_weighed_quantity_sets_the_amount(events, carrots, bread, due):
+    state = merge(events).get(1)
+    assert due_quantity(state, CARROTS) == Decimal(carrots)
+    assert due_quantity(state, BREAD) == Decimal(bread)
+    assert basket_due_cents(state, [CARROTS, BREAD]) == due
+
+
+def test_due_not_delivered_line_is_not_due_even_if_weighed():
+    zeroed = DueLine(line_id=10, quantity=Decimal(0), unit_price_cents=260, weighed=True)
+    state = merge([line(1, 10, "taken", "1.75")])[1]
+    assert due_quantity(state, zeroed) == 0
+    assert basket_due_cents(state, [zeroed, BREAD]) == 900
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "cents"),
+    [
+        ("1.125", 260, 293),  # 292.5 -> 293: half-up
+        ("0.125", 4, 1),  # 0.5 -> 1
+        ("0.124", 4, 0),  # 0.496 -> 0
+        ("1.001", 1290, 1291),  # 1291.29 -> 1291
+        ("2.5", 3, 8),  # 7.5 -> 8
+    ],
+)
+def test_due_rounds_half_up_once_per_line(quantity, price, cents):
+    weighed = DueLine(line_id=10, quantity=Decimal(1), unit_price_cents=price, weighed=True)
+    state = merge([line(1, 10, "taken", quantity)])[1]
+    assert basket_due_cents(state, [weighed]) == cents
+    # two such lines: the sum of rounded lines, not the rounding of the sum
+    other = DueLine(line_id=11, quantity=Decimal(1), unit_price_cents=price, weighed=True)
+    both = merge([line(1, 10, "taken", quantity), line(2, 11, "taken", quantity)])[1]
+    assert basket_due_cents(both, [weighed, other]) == 2 * cents
+
+
+def test_due_without_any_event_is_the_ordered_total():
+    assert basket_due_cents(None, [CARROTS, BREAD]) == 1290
+    assert basket_due_cents(None, []) == 0

@@ -5,6 +5,16 @@ Merge rules (DESIGN.md): pickups and signatures, last writer wins by
 (recorded_at, device_id, id); payments add up and only a payment_void cancels one;
 notes accumulate. Applying the same events in any order, any number of times, gives
 the same state.
+
+What a basket owes on the day (DESIGN.md "Money"), line by line:
+- a weighed product costs what was weighed: the quantity of the latest pickup event
+  of that line that carries one. A later pickup without a quantity (the whole basket
+  "taken", the line "taken" or "not taken") changes the line's state, not its weight:
+  the volunteer weighs, then taps "taken", and the weight still counts;
+- any other line stays due in full: "not taken" by the member, or a partial pickup,
+  the producer delivered it;
+- a line a coordinator set to zero (product not delivered) is not due, weighed or not;
+- each line is rounded half-up to the cent, the basket is the sum of its lines.
 """
 
 from __future__ import annotations
@@ -15,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+
+from .money import line_total_cents
 
 KINDS = ("pickup", "payment", "payment_void", "signature", "note")
 PICKUP_STATES = ("taken", "not_taken", "partial")
@@ -183,6 +195,8 @@ class BasketState:
     voided: set[str] = field(default_factory=set)
     signature: Event | None = None
     notes: list[Event] = field(default_factory=list)
+    # The latest line pickup carrying a quantity, per line: the weight on the day.
+    weighings: dict[int, Event] = field(default_factory=dict)
 
     def line_state(self, line_id: int) -> tuple[str, Decimal | None]:
         """('taken' | 'not_taken' | 'partial' | 'pending', quantity) for one line."""
@@ -194,6 +208,11 @@ class BasketState:
             return latest.payload["state"], None
         quantity = latest.payload.get("quantity")
         return latest.payload["state"], Decimal(quantity) if quantity is not None else None
+
+    def weighed_quantity(self, line_id: int) -> Decimal | None:
+        """The quantity last recorded for this line, whatever pickups came after it."""
+        event = self.weighings.get(line_id)
+        return Decimal(event.payload["quantity"]) if event is not None else None
 
     def live_payments(self) -> list[Event]:
         return sorted(
@@ -237,6 +256,8 @@ def _apply(state: BasketState, event: Event) -> None:
             state.whole = _later(state.whole, event)
         else:
             state.lines[line_id] = _later(state.lines.get(line_id), event)
+            if event.payload.get("quantity") is not None:
+                state.weighings[line_id] = _later(state.weighings.get(line_id), event)
     elif event.kind == "payment":
         state.payments[event.id] = event
     elif event.kind == "payment_void":
@@ -257,3 +278,29 @@ def basket_progress(state: BasketState | None, line_ids: list[int]) -> str:
     if any(s in ("taken", "partial") for s in states):
         return "partial"
     return "to_collect"
+
+
+@dataclass(frozen=True)
+class DueLine:
+    """An order line as the day's amount needs it: ordered quantity, frozen price, weighed."""
+
+    line_id: int
+    quantity: Decimal
+    unit_price_cents: int
+    weighed: bool
+
+
+def due_quantity(state: BasketState | None, line: DueLine) -> Decimal:
+    """Return the quantity a line is charged for on the day (rules in the module docstring)."""
+    if line.quantity <= 0:  # not delivered: a coordinator set the line to zero
+        return Decimal(0)
+    if line.weighed and state is not None:
+        weighed = state.weighed_quantity(line.line_id)
+        if weighed is not None:
+            return weighed
+    return line.quantity
+
+
+def basket_due_cents(state: BasketState | None, lines: Iterable[DueLine]) -> int:
+    """Return what a basket owes on the day: the sum of its lines, each rounded half-up."""
+    return sum(line_total_cents(due_quantity(state, line), line.unit_price_cents) for line in lines)

@@ -108,10 +108,12 @@ def _basket_json(basket: Basket, balance_cents: int) -> dict:
                 "id": line.id,
                 "product": line.product.name,
                 "unit": line.product.unit,
-                "quantity": str(line.quantity.normalize()),
+                # plain notation: normalize() alone writes 10 as "1E+1"
+                "quantity": format(line.quantity.normalize(), "f"),
                 "unit_price_cents": line.unit_price_cents,
                 "total_cents": line.total_cents,
                 "available": bool(line.product.active),
+                "weighed": bool(line.product.weighed),
             }
             for line in summary.lines
         ],

@@ -1,6 +1,10 @@
 // The merge of distribution-day events, mirrored from webapp/domain/sheet.py.
 // Pickups and signatures: last writer wins by (recorded_at, device_id, id).
 // Payments add up; only a payment_void cancels one. Notes accumulate.
+// What a basket owes (same rules as domain/sheet.py's due_quantity and basket_due_cents):
+// a weighed line costs the quantity last recorded for it, even if a pickup without a
+// quantity came after; any other line stays due in full; a line at zero (not delivered)
+// is not due; each line is rounded half-up to the cent, with exact decimal arithmetic.
 (function (root) {
   "use strict";
 
@@ -19,7 +23,7 @@
   }
 
   function emptyState() {
-    return { whole: null, lines: {}, payments: {}, voided: {}, signature: null, notes: [] };
+    return { whole: null, lines: {}, payments: {}, voided: {}, signature: null, notes: [], weighings: {} };
   }
 
   function apply(state, e) {
@@ -30,6 +34,10 @@
       } else {
         var cur = state.lines[p.line_id];
         if (!cur || later(cur, e)) state.lines[p.line_id] = e;
+        if (p.quantity != null) {
+          var weighed = state.weighings[p.line_id];
+          if (!weighed || later(weighed, e)) state.weighings[p.line_id] = e;
+        }
       }
     } else if (e.kind === "payment") {
       state.payments[e.id] = e;
@@ -66,6 +74,52 @@
     return { state: p.state, quantity: p.line_id != null && p.quantity != null ? p.quantity : null };
   }
 
+  function weighedQuantity(state, lineId) {
+    var e = state && state.weighings && state.weighings[lineId];
+    return e ? String(e.payload.quantity) : null;
+  }
+
+  // A decimal string ("1.250", "0.5", "1E+1") as an exact fraction: digits / 10^scale.
+  function decimal(text) {
+    var m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(String(text).trim());
+    if (!m || !(m[2] || m[3])) return null;
+    var fraction = m[3] || "", scale = fraction.length - Number(m[4] || 0);
+    var digits = BigInt((m[1] === "-" ? "-" : "") + (m[2] || "0") + fraction);
+    if (scale < 0) { digits *= BigInt(10) ** BigInt(-scale); scale = 0; }
+    return { digits: digits, scale: scale };
+  }
+
+  function isZero(text) {
+    var d = decimal(text);
+    return !d || d.digits <= BigInt(0);
+  }
+
+  // quantity × unit price, rounded half-up (away from zero on .5) like Python's ROUND_HALF_UP.
+  function lineTotalCents(quantity, unitPriceCents) {
+    var d = decimal(quantity);
+    if (!d) return 0;
+    var num = d.digits * BigInt(unitPriceCents), den = BigInt(10) ** BigInt(d.scale);
+    var negative = num < BigInt(0);
+    if (negative) num = -num;
+    var rounded = (num * BigInt(2) + den) / (den * BigInt(2));
+    return Number(negative ? -rounded : rounded);
+  }
+
+  // The quantity a line is charged for on the day, as a decimal string.
+  function dueQuantity(state, line) {
+    if (isZero(line.quantity)) return "0";
+    var weighed = line.weighed ? weighedQuantity(state, line.id) : null;
+    return weighed != null ? weighed : String(line.quantity);
+  }
+
+  function lineDueCents(state, line) {
+    return lineTotalCents(dueQuantity(state, line), line.unit_price_cents);
+  }
+
+  function basketDueCents(state, lines) {
+    return lines.reduce(function (sum, line) { return sum + lineDueCents(state, line); }, 0);
+  }
+
   function livePayments(state) {
     if (!state) return [];
     return Object.keys(state.payments)
@@ -91,6 +145,7 @@
 
   root.SheetState = {
     merge: merge, lineState: lineState, livePayments: livePayments, paidCents: paidCents,
-    progress: progress,
+    progress: progress, weighedQuantity: weighedQuantity, dueQuantity: dueQuantity,
+    lineTotalCents: lineTotalCents, lineDueCents: lineDueCents, basketDueCents: basketDueCents,
   };
 })(typeof self !== "undefined" ? self : this);

@@ -1,0 +1,28 @@
+"""The sheet snapshot tells the tablet which lines are weighed, with plain decimal quantities."""
+
+from . import factories
+
+
+def test_snapshot_lines_say_weighed_and_write_quantities_plainly(client, auth, session, now):
+    group = factories.group(session, now=now, payment_methods=["cash"])
+    factories.user(session, now=now, group=group, role="coordinator", email="c@example.test")
+    member = factories.user(session, now=now, group=group, email="m@example.test")
+    catalogue = factories.catalogue(session, group=group)
+    carrots = factories.product(
+        session, catalogue=catalogue, name="Carottes", price_cents=260, unit="kg", weighed=True
+    )
+    eggs = factories.product(session, catalogue=catalogue, name="Œufs", price_cents=3)
+    d = factories.distribution(
+        session, group=group, now=now, state="closed", catalogues=[catalogue]
+    )
+    factories.order(
+        session, distribution=d, user=member, now=now, lines=[(carrots, "1.250"), (eggs, 10)]
+    )
+    auth.login("c@example.test")
+    [basket] = client.get(f"/api/distributions/{d.id}/sheet").get_json()["baskets"]
+    lines = {line["product"]: line for line in basket["lines"]}
+    assert lines["Carottes"]["weighed"] is True
+    assert lines["Carottes"]["quantity"] == "1.25"
+    assert lines["Œufs"]["weighed"] is False
+    assert lines["Œufs"]["quantity"] == "10"  # not "1E+1"
+    assert basket["due_cents"] == 325 + 30
