@@ -1,61 +1,28 @@
 """Web push for real (a local receiver decrypts with http_ece and checks VAPID), pruning,
-e-mail through a local SMTP server, exactly-once sending, subscription checks, roster."""
+e-mail through a local SMTP server, reminders queued once and sent by the outbox sender,
+subscription checks, roster."""
 
-import base64
 import json
-import os
 import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
-import http_ece
 import pytest
-from aiosmtpd.controller import Controller
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from py_vapid import Vapid02
 from sqlalchemy import func, select
 
-from webapp.models import DutyAssignment, DutyRole, NotificationLog, PushSubscription
+from webapp.cli import notify_once
+from webapp.models import DutyAssignment, DutyRole, NotificationLog, OutboxMessage, PushSubscription
+from webapp.sender import deliver_due
 
 from . import factories
-from .conftest import csrf_token
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-class Receiver:
-    """A push service on 127.0.0.1 that keeps what it receives, or answers `status`."""
-
-    def __init__(self, status=201):
-        self.bodies, self.headers, self.status = [], [], status
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                receiver.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
-                receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
-                self.send_response(receiver.status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/push/abc"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
+from .conftest import NOW, csrf_token
+from .messaging import BrowserKeys, Receiver, Smtp, b64
 
 
 @pytest.fixture
 def browser_keys():
-    private = ec.generate_private_key(ec.SECP256R1())
-    public = private.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    return private, public, os.urandom(16)
+    keys = BrowserKeys.make()
+    return keys.private, keys.public, keys.secret
 
 
 @pytest.fixture
@@ -82,32 +49,44 @@ def subscribe(client, endpoint, public, auth_secret):
     )
 
 
-def test_push_round_trip_is_encrypted_and_signed(loopback, client, member, browser_keys):
+def _test_message(client):
+    return client.post("/push/test", headers={"X-CSRFToken": csrf_token(client, "/")})
+
+
+def test_push_round_trip_is_encrypted_and_signed(app, loopback, client, member, browser_keys):
     private, public, secret = browser_keys
     receiver = Receiver()
     try:
         assert subscribe(client, receiver.url, public, secret).status_code == 201
-        response = client.post("/push/test", headers={"X-CSRFToken": csrf_token(client, "/")})
-        assert response.get_json() == {"sent": 1}
-        body = receiver.bodies[0]
-        payload = json.loads(
-            http_ece.decrypt(body, private_key=private, auth_secret=secret, version="aes128gcm")
-        )
+        assert _test_message(client).get_json() == {"queued": 1, "sent": 1}
+        assert receiver.bodies == []  # the request only queued it
+        assert deliver_due(app, now=NOW) == {"push": 1}
+        keys = BrowserKeys(private, public, secret)
+        payload = keys.decrypt(receiver.bodies[0])
         assert payload == {
             "title": "Court-circuit",
             "body": "Les notifications fonctionnent sur cet appareil.",
             "url": "/",
+            "tag": receiver.headers[0]["topic"],
         }
+        assert receiver.headers[0]["ttl"] == "86400"
     finally:
         receiver.close()
 
 
-def test_vapid_signature_verifies(loopback, client, member, browser_keys):
+def test_the_test_message_needs_a_device(app, client, session, member):
+    assert _test_message(client).get_json() == {"queued": 0, "sent": 0}
+    factories.fresh(session)
+    assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_vapid_signature_verifies(app, loopback, client, member, browser_keys):
     private, public, secret = browser_keys
     receiver = Receiver()
     try:
         subscribe(client, receiver.url, public, secret)
-        client.post("/push/test", headers={"X-CSRFToken": csrf_token(client, "/")})
+        _test_message(client)
+        deliver_due(app, now=NOW)
         authorization = receiver.headers[0]["authorization"]
         key = client.get("/push/key").get_json()["publicKey"]
         assert f"k={key}" in authorization
@@ -117,14 +96,19 @@ def test_vapid_signature_verifies(loopback, client, member, browser_keys):
 
 
 @pytest.mark.parametrize("status", [404, 410])
-def test_gone_subscriptions_are_removed(loopback, client, session, member, browser_keys, status):
+def test_gone_subscriptions_are_removed(
+    app, loopback, client, session, member, browser_keys, status
+):
     private, public, secret = browser_keys
     receiver = Receiver(status=status)
     try:
         subscribe(client, receiver.url, public, secret)
-        client.post("/push/test", headers={"X-CSRFToken": csrf_token(client, "/")})
+        _test_message(client)
+        assert deliver_due(app, now=NOW) == {"failed": 1}
         factories.fresh(session)
         assert session.scalar(select(func.count()).select_from(PushSubscription)) == 0
+        message = session.scalar(select(OutboxMessage))
+        assert (message.state, message.last_error) == ("failed", "no push subscription")
     finally:
         receiver.close()
 
@@ -184,28 +168,13 @@ def test_a_public_https_endpoint_is_accepted(client, member, browser_keys):
 
 @pytest.fixture
 def smtp():
-    messages = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            messages.append(envelope)
-            return "250 OK"
-
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    yield controller, messages
-    controller.stop()
+    server = Smtp()
+    yield server.controller, server.messages
+    server.close()
 
 
 def _run_sender(app):
-    from webapp.cli import _notify_once
-
-    return _notify_once(app)
+    return notify_once(app)
 
 
 def test_orders_open_goes_by_email_once_to_each_member(app, session, now, smtp):
@@ -217,8 +186,8 @@ def test_orders_open_goes_by_email_once_to_each_member(app, session, now, smtp):
     d = factories.distribution(session, group=group, now=now, state="open")
     d.orders_open_at = now - timedelta(hours=1)
     session.commit()
-    assert _run_sender(app).get("email") == 3
-    assert _run_sender(app) == {}
+    assert _run_sender(app) == {"queued": 3, "email": 3}
+    assert _run_sender(app) == {"queued": 0}
     assert sorted(m.rcpt_tos[0] for m in messages) == [
         "u0@example.test",
         "u1@example.test",
@@ -243,9 +212,25 @@ def test_two_senders_at_once_send_nothing_twice(app, session, now):
         t.start()
     for t in threads:
         t.join()
-    assert sum(sum(r.values()) for r in results) == 10
+    assert sum(r["queued"] for r in results) == 10
+    assert sum(r.get("log", 0) for r in results) == 10  # no SMTP_HOST: logged, not sent
     factories.fresh(session)
-    assert session.scalar(select(func.count()).select_from(NotificationLog)) == 10
+    rows = session.scalars(select(OutboxMessage)).all()
+    assert len(rows) == 10 and {(r.state, r.attempts, r.delivered_via) for r in rows} == {
+        ("sent", 1, "log")
+    }
+
+
+def test_reminders_logged_before_the_outbox_are_not_sent_again(app, session, now):
+    group = factories.group(session, now=now)
+    old, new = (factories.user(session, now=now, group=group) for _ in range(2))
+    d = factories.distribution(session, group=group, now=now, state="open")
+    d.orders_open_at = now - timedelta(hours=1)
+    session.add(NotificationLog(user_id=old.id, kind="orders_open", ref=f"d{d.id}", created_at=now))
+    session.commit()
+    assert _run_sender(app) == {"queued": 1, "log": 1}
+    factories.fresh(session)
+    assert session.scalars(select(OutboxMessage.user_id)).all() == [new.id]
 
 
 def test_roster_sign_up_withdraw_and_refusals(client, auth, post, session, now):
@@ -317,7 +302,12 @@ def test_cancelling_tells_the_members_who_ordered_once(app, client, auth, post, 
     factories.order(session, distribution=d, user=buyer, now=now, lines=[(bread, 1)])
     auth.login("c@example.test")
     assert post(f"/distributions/{d.id}/cancel").status_code == 302
+    assert messages == []  # nothing leaves inside the request
+    assert deliver_due(app, now=now) == {"email": 1}
+    assert deliver_due(app, now=now + timedelta(hours=1)) == {}
     assert [m.rcpt_tos for m in messages] == [["buyer@example.test"]]
     factories.fresh(session)
-    logged = session.scalars(select(NotificationLog.kind)).all()
-    assert logged == ["distribution_cancelled"]
+    rows = session.scalars(select(OutboxMessage)).all()
+    assert [(r.kind, r.state, r.delivered_via) for r in rows] == [
+        ("distribution_cancelled", "sent", "email")
+    ]

@@ -25,37 +25,72 @@ def register_cli(app: Flask) -> None:
     register_notify(app)
 
 
-def _notify_once(app: Flask) -> dict:
-    from . import clock
-    from .notifier import deliver
-    from .services.notify import send_due
+def queue_reminders(app: Flask, *, now) -> int:
+    """Queue the reminders due at `now` in the outbox (committed); return how many."""
+    from .services.notify import queue_due
 
     with app.test_request_context(base_url=app.config.get("PUBLIC_URL") or "http://localhost"):
-        counts = send_due(
-            db.session, now=clock.now(), deliver=deliver, checkpoint=db.session.commit
-        )
-        db.session.commit()
+        try:
+            queued = queue_due(db.session, now=now)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+    return queued
+
+
+def notify_once(app: Flask, *, now=None) -> dict:
+    """Queue the reminders due now, then deliver the outbox; return the counts."""
+    from . import clock
+    from .sender import deliver_due
+
+    if now is None:
+        with app.app_context():
+            now = clock.now()
+    counts = {"queued": queue_reminders(app, now=now)}
+    counts.update(deliver_due(app, now=now))
     return counts
+
+
+def summary(counts: dict) -> str:
+    from .sender import summary as sent
+
+    return f"{counts.get('queued', 0)} reminder(s) queued; {sent(counts)}."
 
 
 def register_notify(app: Flask) -> None:
     @app.cli.command("notify")
     def notify_command() -> None:
-        """Send the reminders that are due (safe to run every minute from cron)."""
-        click.echo(f"Sent: {_notify_once(app) or 'nothing due'}")
+        """Queue the reminders that are due and deliver the outbox (run it every minute)."""
+        click.echo(summary(notify_once(app)))
 
     @app.cli.command("notify-loop")
-    @click.option("--every", default=60, help="Seconds between two runs.")
-    def notify_loop_command(every: int) -> None:
-        """Run the sender periodically (what `make run` uses instead of cron)."""
+    @click.option("--every", default=60, help="Seconds between two full runs.")
+    @click.option("--poll", default=0.5, help="Seconds between two looks for a wake-up.")
+    def notify_loop_command(every: int, poll: float) -> None:
+        """Run the sender periodically, and at once when a request queued messages
+        (what `make run` uses instead of cron)."""
         import time
 
+        from . import clock
+        from .sender import deliver_due, woken_at
+
+        seen, next_full = woken_at(app), 0.0
         while True:
-            try:
-                counts = _notify_once(app)
-                if counts:
-                    click.echo(f"Sent: {counts}")
-            except Exception as error:  # noqa: BLE001 - keep the loop alive, say why
-                click.echo(f"notify failed: {error}", err=True)
-                db.session.rollback()
-            time.sleep(every)
+            woken = woken_at(app)
+            full = time.monotonic() >= next_full
+            if full or woken != seen:
+                seen = woken  # read before the run: a wake during it brings another run
+                try:
+                    if full:
+                        next_full = time.monotonic() + every
+                        counts = notify_once(app)
+                    else:
+                        with app.app_context():
+                            now = clock.now()
+                        counts = {"queued": 0, **deliver_due(app, now=now)}
+                    if any(counts.values()):
+                        click.echo(summary(counts))
+                except Exception as error:  # noqa: BLE001 - keep the loop alive, say why
+                    click.echo(f"notify failed: {error}", err=True)
+            time.sleep(poll)

@@ -85,13 +85,15 @@ self.addEventListener("sync", function (event) {
   }
 });
 
-// Web push: show the message; a tap opens the page it is about.
+// Web push: show the message; a tap opens the page it is about. The tag comes from the
+// message's outbox key: a message sent again (the sender died before recording it) replaces
+// the one already shown instead of showing twice.
 self.addEventListener("push", function (event) {
   var data = {};
   try { data = event.data ? event.data.json() : {}; } catch (e) { data = { body: event.data ? event.data.text() : "" }; }
   event.waitUntil(self.registration.showNotification(data.title || "Court-circuit", {
     body: data.body || "", icon: PRECACHE.find(function (u) { return u.indexOf("icon.svg") >= 0; }),
-    data: { url: data.url || "/" }, tag: data.url || "court-circuit",
+    data: { url: data.url || "/" }, tag: data.tag || data.url || "court-circuit",
   }));
 });
 

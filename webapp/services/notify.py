@@ -1,14 +1,13 @@
-"""Reminders that keep a group running, sent once per person and event.
+"""Reminders that keep a group running, queued once per person and event.
 
-`send_due` finds what is due at `now`; each message is claimed in the notification log
-(unique per user, kind and event) and committed before it goes out, so running the
-sender twice, or two senders at once, never sends a message twice.
+`due_messages` finds what is due at `now`; `queue_due` writes each into the outbox under
+a dedupe key (kind, event, person), so running it every minute, or twice at once, queues
+each reminder once. The sender (`webapp.sender`) delivers them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,7 +15,6 @@ from flask import url_for
 from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain.cycle import Status
@@ -28,11 +26,11 @@ from ..models import (
     Group,
     Membership,
     NotificationLog,
-    NotificationPreference,
     OrderLine,
     PushSubscription,
     User,
 )
+from . import outbox
 
 log = logging.getLogger(__name__)
 
@@ -56,23 +54,7 @@ class Message:
     title: str
     body: str
     url: str
-
-
-Deliver = Callable[[Message], str]
-
-
-def claim(session: Session, message: Message, *, now: datetime) -> bool:
-    """Record the message as sent; False when it already was (by us or another sender)."""
-    try:
-        with session.begin_nested():
-            session.add(
-                NotificationLog(
-                    user_id=message.user.id, kind=message.kind, ref=message.ref, created_at=now
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    group_id: int | None = None
 
 
 def _members(session: Session, group: Group, *, coordinators_only: bool = False) -> list[User]:
@@ -117,7 +99,7 @@ def _for_distribution(session, d: Distribution, group: Group, now: datetime) -> 
 
     def add(user, kind, title, body, url, ref=ref):
         with force_locale(user.locale or "fr"):
-            out.append(Message(user, kind, ref, title(), body(), url))
+            out.append(Message(user, kind, ref, title(), body(), url, group.id))
 
     if state == Status.OPEN and now - d.orders_open_at < timedelta(days=2):
         for u in members:
@@ -194,24 +176,39 @@ def _for_distribution(session, d: Distribution, group: Group, now: datetime) -> 
     return out
 
 
-def send_due(
-    session: Session,
-    *,
-    now: datetime,
-    deliver: Deliver,
-    checkpoint: Callable[[], None],
-    messages: list[Message] | None = None,
-) -> dict[str, int]:
-    """Claim and deliver each due message once; return counts per channel."""
-    counts: dict[str, int] = {}
-    muted = {p.user_id: set(p.muted) for p in session.scalars(select(NotificationPreference))}
-    for message in messages if messages is not None else due_messages(session, now=now):
-        if not claim(session, message, now=now):
+def queue_due(session: Session, *, now: datetime, messages: list[Message] | None = None) -> int:
+    """Queue in the outbox every reminder due at `now` not queued before; return how many."""
+    messages = due_messages(session, now=now) if messages is None else messages
+    keys = [outbox.dedupe_key(m.kind, m.ref, user=m.user, email=None) for m in messages]
+    known = outbox.existing_keys(session, keys)
+    # Reminders sent before the outbox existed were logged here: not again.
+    refs = sorted({m.ref for m in messages})
+    legacy = {
+        (row.user_id, row.kind, row.ref)
+        for row in session.execute(
+            select(NotificationLog.user_id, NotificationLog.kind, NotificationLog.ref).where(
+                NotificationLog.ref.in_(refs)
+            )
+        )
+    }
+    queued = 0
+    for message, key in zip(messages, keys, strict=True):
+        if key in known or (message.user.id, message.kind, message.ref) in legacy:
             continue
-        checkpoint()  # the claim is visible to other senders before anything goes out
-        channel = "muted" if message.kind in muted.get(message.user.id, set()) else deliver(message)
-        counts[channel] = counts.get(channel, 0) + 1
-    return counts
+        known.add(key)
+        row = outbox.queue(
+            session,
+            kind=message.kind,
+            ref=message.ref,
+            title=message.title,
+            body=message.body,
+            url=message.url,
+            user=message.user,
+            group_id=message.group_id,
+            now=now,
+        )
+        queued += row is not None
+    return queued
 
 
 def has_push(session: Session, user: User) -> list[PushSubscription]:

@@ -9,9 +9,23 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import OutboxMessage, User
+
+
+def existing_keys(session: Session, keys: list[str]) -> set[str]:
+    """Which of these dedupe keys are queued already (one query per 500 keys)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        found.update(
+            session.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))
+            )
+        )
+    return found
 
 
 def dedupe_key(kind: str, ref: str, *, user: User | None, email: str | None) -> str:
@@ -59,8 +73,13 @@ def queue(
         next_attempt_at=now,
         created_at=now,
     )
-    session.add(message)
-    session.flush()
+    try:
+        # A concurrent transaction (another sender queueing the same reminder) may insert
+        # the same key first: the unique key refuses ours, the rest of the transaction lives.
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        return None
     # Read by the request boundary after its commit: it wakes the sender at once.
     session.info["outbox_queued"] = True
     return message

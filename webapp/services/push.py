@@ -1,8 +1,10 @@
-"""Web push with VAPID: keys, subscriptions checked before they are stored, sending."""
+"""Web push with VAPID: keys, subscriptions checked before they are stored, sending one
+message (short timeouts, no redirects; the sender records what happened)."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import ipaddress
 import json
 import logging
@@ -10,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import requests
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -96,35 +99,80 @@ def save_subscription(
     return sub
 
 
+class PushFailed(Exception):
+    """The push service did not take the message (network error, timeout, refusal)."""
+
+
+class PushGone(PushFailed):
+    """The subscription is gone for good (404/410, or an endpoint no longer allowed)."""
+
+
+class _NoRedirects(requests.Session):
+    """A push service answers; it never sends us elsewhere (a 3xx is a failure)."""
+
+    def post(self, url, *args, **kwargs):
+        kwargs["allow_redirects"] = False
+        return super().post(url, *args, **kwargs)
+
+
+def http_session() -> requests.Session:
+    return _NoRedirects()
+
+
+def topic(key: str) -> str:
+    """RFC 8030 Topic (at most 32 base64url characters) derived from a message's key:
+    the push service replaces an undelivered message of the same topic."""
+    return _b64(hashlib.sha256(key.encode()).digest())[:32]
+
+
 def send(
-    session: Session,
-    sub: PushSubscription,
+    subscription: dict,
     payload: dict,
     *,
     vapid,
     subject: str,
     allow_loopback: bool,
-) -> bool:
-    """Send one encrypted message; forget subscriptions the push service says are gone."""
+    timeout: float,
+    topic: str | None = None,
+    ttl: int = 86400,
+    http: requests.Session | None = None,
+) -> None:
+    """Send one encrypted message to one subscription ({"endpoint", "p256dh", "auth"}).
+
+    Raises PushGone when the subscription must be forgotten, PushFailed otherwise.
+    Touches no database: the caller records the outcome.
+    """
     from pywebpush import WebPushException, webpush
 
-    check_endpoint(sub.endpoint, allow_loopback=allow_loopback)  # checked again: data can age
-    info = {"endpoint": sub.endpoint, "keys": {"p256dh": sub.p256dh, "auth": sub.auth}}
+    try:
+        check_endpoint(subscription["endpoint"], allow_loopback=allow_loopback)
+    except ServiceError as error:  # checked again: data can age, settings change
+        raise PushGone(error.message) from error
+    info = {
+        "endpoint": subscription["endpoint"],
+        "keys": {"p256dh": subscription["p256dh"], "auth": subscription["auth"]},
+    }
+    headers = {"Topic": topic} if topic else None
+    own = http is None
+    http = http or http_session()
     try:
         webpush(
             info,
             data=json.dumps(payload),
             vapid_private_key=vapid,
             vapid_claims={"sub": subject},
-            timeout=10,
+            timeout=(timeout, timeout),
+            ttl=ttl,
+            headers=headers,
+            requests_session=http,
         )
     except WebPushException as error:
         status = getattr(error.response, "status_code", None)
         if status in (404, 410):
-            session.delete(sub)
-            session.flush()
-            log.info("push subscription %s gone (%s): removed", sub.id, status)
-        else:
-            log.warning("push to subscription %s failed: %s", sub.id, error)
-        return False
-    return True
+            raise PushGone(f"push service answered {status}: subscription gone") from error
+        raise PushFailed(f"push service answered {status}") from error
+    except requests.RequestException as error:
+        raise PushFailed(f"push service unreachable: {type(error).__name__}: {error}") from error
+    finally:
+        if own:
+            http.close()
