@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import click
 from flask import Flask
 
+from .cli_groups import register_groups_cli
 from .extensions import db
 
 
@@ -23,6 +24,7 @@ def register_cli(app: Flask) -> None:
         )
 
     register_notify(app)
+    register_groups_cli(app)
 
 
 def queue_reminders(app: Flask, *, now) -> int:
@@ -75,7 +77,7 @@ def register_notify(app: Flask) -> None:
         from . import clock
         from .sender import deliver_due, woken_at
 
-        seen, next_full = woken_at(app), 0.0
+        seen, next_full, started = woken_at(app), 0.0, False
         while True:
             woken = woken_at(app)
             full = time.monotonic() >= next_full
@@ -93,4 +95,7 @@ def register_notify(app: Flask) -> None:
                         click.echo(summary(counts))
                 except Exception as error:  # noqa: BLE001 - keep the loop alive, say why
                     click.echo(f"notify failed: {error}", err=True)
+            if not started:
+                started = True
+                click.echo(f"Sender loop started: every {every} s, and when woken.")
             time.sleep(poll)
