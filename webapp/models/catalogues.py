@@ -19,7 +19,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .types import UTCDateTime
 
-UNITS = ("piece", "kg", "g", "litre", "bunch", "dozen", "jar", "box")
+# Codes stored in products.unit (no CHECK: the list lives here). Append, never rename.
+UNITS = ("piece", "kg", "g", "litre", "bunch", "dozen", "jar", "box", "cl", "bottle", "tray")
 
 
 class Producer(db.Model):

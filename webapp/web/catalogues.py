@@ -239,11 +239,14 @@ def product(catalogue_id: int, product_id: int | None = None):
 @bp.route("/<int:catalogue_id>/import", methods=["GET", "POST"])
 @coordinator_required
 def import_products(catalogue_id: int):
-    """Upload a CSV, see every row with its errors, then import (or skip the wrong rows)."""
+    """Upload a catalogue file, see every row with its errors, then import (or skip the wrong)."""
+    from flask_babel import get_locale
+
     from ..services import product_import
+    from .units import accepted_units, unit_label
 
     catalogue = get_in_group_or_404(Catalogue, catalogue_id)
-    text, rows, error = "", None, None
+    text, preview, error = "", None, None
     if request.method == "POST":
         upload = request.files.get("file")
         try:
@@ -251,26 +254,31 @@ def import_products(catalogue_id: int):
                 text = product_import.decode(upload.read())
             else:
                 text = request.form.get("csv_text", "")
-                if len(text.encode()) > product_import.MAX_BYTES:
-                    raise ServiceError(_("The file is too large (1 MB at most)."), status=413)
-            rows = product_import.parse(text, g.group)
+            preview = product_import.parse(text, g.group, catalogue, db.session)
             if request.form.get("confirm"):
                 count = product_import.import_rows(
-                    db.session, g.group, catalogue, rows, skip_wrong=request.form.get("skip") == "1"
+                    db.session,
+                    g.group,
+                    catalogue,
+                    preview.rows,
+                    skip_wrong=request.form.get("skip") == "1",
                 )
                 flash(_("%(n)d product(s) imported.", n=count), "success")
                 return redirect(url_for("catalogues.show", catalogue_id=catalogue.id))
         except ServiceError as service_error:
-            db.session.rollback()
+            # Shown on the page beside the file; the 4xx answer rolls the request back.
             error = service_error
-    status = error.status if error else (400 if rows and any(r.errors for r in rows) else 200)
+    status = error.status if error else (400 if preview and preview.wrong else 200)
+    locale = str(get_locale())
     return render_template(
         "catalogues/import.html",
         catalogue=catalogue,
-        rows=rows,
+        preview=preview,
         text=text,
         error=error,
-        columns=["name", "price", "vat_rate", "unit", "quantity_per_unit", "stock", "weighed"],
+        unit_label=lambda unit, per_unit: unit_label(unit, Decimal(per_unit), locale),
+        units=accepted_units(locale),
+        formats=product_import.formats.FORMATS,
     ), status
 
 
