@@ -4,6 +4,7 @@ from .audit import AuditEntry, FormSubmission
 from .catalogues import UNITS, Catalogue, Place, Producer, Product
 from .distributions import Distribution, DutyAssignment, distribution_catalogues
 from .groups import PAYMENT_METHODS, CatalogueManager, Group, Invitation, Membership, User
+from .joining import JOIN_STATES, JoinRequest
 from .ledger import LedgerEntry
 from .notifications import (
     DutyRole,
@@ -44,4 +45,6 @@ __all__ = [
     "TabletLink",
     "User",
     "distribution_catalogues",
+    "JOIN_STATES",
+    "JoinRequest",
 ]

@@ -27,6 +27,12 @@ class Group(db.Model):
     sheet_instructions: Mapped[str] = mapped_column(Text, default="")
     duty_signup_days: Mapped[int] = mapped_column(default=30, server_default="30")
     duty_reminder_days: Mapped[int] = mapped_column(default=2, server_default="2")
+    # The language of messages to people who have no account yet (invitations).
+    locale: Mapped[str] = mapped_column(String(5), default="fr", server_default="fr")
+    # None: no limit. Accepted join requests beyond it wait in a list.
+    max_members: Mapped[int | None] = mapped_column()
+    # The secret of the link a coordinator shares for people to ask to join; None: closed.
+    join_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -95,9 +101,14 @@ class Invitation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(String(254))
+    # Names from a members' list or a join request, to greet the person and fill the form.
+    first_name: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    last_name: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    phone: Mapped[str] = mapped_column(String(30), default="", server_default="")
     role: Mapped[str] = mapped_column(String(20), default="member")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    invited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # None when made from the shell (`flask create-group`): nobody in the group invited.
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from ..models import Group, Invitation, Membership, User
 from . import ServiceError
+from .outbox import queue
 from .passwords import hash_password, needs_rehash, verify_password
 
 INVITATION_LIFETIME = timedelta(days=14)
@@ -126,31 +130,127 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def valid_email(email: str) -> bool:
+    """A light check: one @, no spaces, a dot in the domain (the e-mail proves the rest)."""
+    local, _at, domain = email.partition("@")
+    return bool(
+        local
+        and "." in domain
+        and not domain.startswith(".")
+        and not domain.endswith(".")
+        and "@" not in domain
+        and not any(c.isspace() for c in email)
+    )
+
+
+def new_invitation(
+    group: Group,
+    *,
+    email: str,
+    role: str,
+    actor: User | None,
+    now: datetime,
+    first_name: str = "",
+    last_name: str = "",
+    phone: str = "",
+) -> tuple[Invitation, str]:
+    """Build an invitation (not added to the session) and its secret token."""
+    token = secrets.token_urlsafe(24)
+    invitation = Invitation(
+        group=group,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        phone=phone,
+        role=role,
+        token_hash=_token_hash(token),
+        invited_by_id=actor.id if actor else None,
+        created_at=now,
+        expires_at=now + INVITATION_LIFETIME,
+    )
+    return invitation, token
+
+
 def invite_member(
     session: Session, group: Group, *, email: str, role: str, actor: User, now: datetime
 ) -> tuple[Invitation, str]:
     """Create an invitation to the group; return it with its secret token (shown once)."""
     email = normalise_email(email)
-    if "@" not in email or "." not in email.split("@")[-1]:
+    if not valid_email(email):
         raise ServiceError(_("Enter a valid e-mail address."), field="email")
     if role not in ("member", "coordinator"):
         raise ServiceError(_("Unknown role."), field="role")
     existing = find_user_by_email(session, email)
     if existing and any(m.group_id == group.id for m in existing.memberships):
         raise ServiceError(_("This person is already a member of the group."), field="email")
-    token = secrets.token_urlsafe(24)
-    invitation = Invitation(
-        group=group,
-        email=email,
-        role=role,
-        token_hash=_token_hash(token),
-        invited_by_id=actor.id,
-        created_at=now,
-        expires_at=now + INVITATION_LIFETIME,
-    )
+    invitation, token = new_invitation(group, email=email, role=role, actor=actor, now=now)
     session.add(invitation)
     session.flush()
     return invitation, token
+
+
+def queue_invitation(
+    session: Session,
+    invitation: Invitation,
+    token: str,
+    *,
+    inviter: str,
+    join_url: Callable[[str], str],
+    now: datetime,
+    locale: str | None = None,
+) -> None:
+    """Queue the invitation e-mail (sent after the commit) in the recipient's language.
+
+    `join_url(token)` is the absolute link; the message keeps its path for the sender.
+    """
+    group = invitation.group
+    link = join_url(token)
+    with force_locale(locale or group.locale or "fr"):
+        title = _("Join %(group)s on Court-circuit", group=group.name)
+        greeting = (
+            _("Hello %(name)s,", name=invitation.first_name) + "\n\n"
+            if invitation.first_name
+            else ""
+        )
+        body = (
+            greeting
+            + _(
+                "%(name)s invites you to join %(group)s. Open this link to create your account:",
+                name=inviter,
+                group=group.name,
+            )
+            + "\n\n"
+            + link
+            + "\n\n"
+            + _("The link is valid for 14 days.")
+        )
+    queue(
+        session,
+        kind="invitation",
+        ref=str(invitation.id),
+        title=title,
+        body=body,
+        url=urlsplit(link).path,
+        email=invitation.email,
+        group_id=group.id,
+        channel="email",
+        now=now,
+    )
+
+
+def open_invitations(session: Session, group: Group, *, now: datetime) -> list[Invitation]:
+    """Invitations of a group not yet accepted nor expired, newest first."""
+    return list(
+        session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.group_id == group.id,
+                Invitation.accepted_at.is_(None),
+                Invitation.expires_at > now,
+            )
+            .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+        )
+    )
 
 
 def find_invitation(session: Session, token: str, *, now: datetime) -> Invitation | None:

@@ -93,6 +93,7 @@ def register_web(app: Flask) -> None:
         auth,
         catalogues,
         distributions,
+        groups,
         main,
         members,
         push,
@@ -123,6 +124,7 @@ def register_web(app: Flask) -> None:
         validation.bp,
         push.bp,
         roster.bp,
+        groups.bp,
     ):
         app.register_blueprint(blueprint)
     filters.register(app)

@@ -2,7 +2,17 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TelField
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 
@@ -60,3 +70,52 @@ class JoinForm(FlaskForm):
     last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=80)])
     phone = TelField(_l("Phone"), validators=[Optional(), Length(max=30)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class GroupForm(FlaskForm):
+    """A new group; the account fields are asked only of someone not signed in."""
+
+    name = StringField(_l("Name of the group"), validators=[DataRequired(), Length(max=120)])
+    place_name = StringField(
+        _l("Place of the distributions"), validators=[DataRequired(), Length(max=120)]
+    )
+    place_address = StringField(_l("Address"), validators=[Optional(), Length(max=250)])
+    payment_methods = SelectMultipleField(
+        _l("Payment methods accepted"),
+        choices=[
+            ("cash", _l("Cash")),
+            ("cheque", _l("Cheque")),
+            ("card", _l("Card")),
+            ("transfer", _l("Transfer")),
+            ("balance", _l("From balance")),
+        ],
+        default=["cash", "cheque", "transfer"],
+        validators=[DataRequired(message=_l("Choose at least one payment method."))],
+    )
+    locale = SelectField(
+        _l("Language of the group"), choices=[("fr", "Français"), ("en", "English")]
+    )
+    first_name = StringField(_l("First name"), validators=[Optional(), Length(max=80)])
+    last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=80)])
+    email = EmailField(
+        _l("E-mail"),
+        validators=[Optional(), Email(), Length(max=254)],
+        filters=[lambda v: v.strip() if v else v],
+    )
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=200)])
+
+
+class JoinRequestForm(FlaskForm):
+    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=80)])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=80)])
+    email = EmailField(
+        _l("E-mail"),
+        validators=[DataRequired(), Email(), Length(max=254)],
+        filters=[lambda v: v.strip() if v else v],
+    )
+    phone = TelField(_l("Phone"), validators=[Optional(), Length(max=30)])
+    message = TextAreaField(_l("Message (optional)"), validators=[Optional(), Length(max=2000)])
+
+
+class MemberImportForm(FlaskForm):
+    file = FileField(_l("CSV file"))
