@@ -47,7 +47,7 @@ class BrowserKeys:
 class Receiver:
     """A push service on 127.0.0.1 that keeps what it receives, or answers `status`."""
 
-    def __init__(self, status: int = 201):
+    def __init__(self, status: int = 201, location: str | None = None):
         self.received: list[tuple[str, dict, bytes]] = []  # path, headers, body
         self.status = status
         receiver = self
@@ -58,6 +58,8 @@ class Receiver:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 receiver.received.append((self.path, headers, body))
                 self.send_response(receiver.status)
+                if location:
+                    self.send_header("Location", location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -124,11 +126,17 @@ def closed_port() -> int:
 class Smtp:
     """An SMTP server on 127.0.0.1 that keeps the envelopes it accepts."""
 
-    def __init__(self):
+    def __init__(self, refuse: str | None = None):
         self.messages = []
         messages = self.messages
 
         class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                if refuse:
+                    return refuse
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server, session, envelope):
                 messages.append(envelope)
                 return "250 OK"

@@ -201,6 +201,47 @@ def test_smtp_down_does_not_stop_the_push_messages(app, session, auth, post, now
     assert mailed.state == "queued" and "ConnectionRefusedError" in mailed.last_error
 
 
+def test_a_push_service_that_redirects_is_not_followed(app, session, now, day, receiver):
+    redirecting = Receiver(status=307, location=receiver.url)
+    try:
+        subscribe(session, day["pushed"], redirecting.url)
+        session.commit()
+        outbox.queue(session, kind="k", ref="r", title="t", body="b", user=day["pushed"], now=now)
+        session.commit()
+        assert deliver_due(app, now=now) == {"retry": 1}
+        assert len(redirecting.received) == 1 and receiver.received == []
+        assert "answered 307" in rows(session)[day["pushed"].id].last_error
+    finally:
+        redirecting.close()
+
+
+def test_a_gone_device_falls_back_to_email(app, session, now, day, smtp):
+    gone = Receiver(status=410)
+    try:
+        subscribe(session, day["pushed"], gone.url)
+        session.commit()
+        outbox.queue(session, kind="k", ref="r", title="t", body="b", user=day["pushed"], now=now)
+        session.commit()
+        assert deliver_due(app, now=now) == {"email": 1}
+        assert [m.rcpt_tos for m in smtp.messages] == [["pushed@example.test"]]
+        assert session.scalar(select(func.count()).select_from(PushSubscription)) == 0
+    finally:
+        gone.close()
+
+
+def test_a_refused_recipient_is_given_up_at_once(app, session, now, day):
+    server = Smtp(refuse="550 5.1.1 no such user")
+    try:
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=server.port)
+        outbox.queue(session, kind="k", ref="r", title="t", body="b", user=day["mailed"], now=now)
+        session.commit()
+        assert deliver_due(app, now=now) == {"failed": 1}
+        row = rows(session)[day["mailed"].id]
+        assert row.attempts == 1 and "no such user" in row.last_error
+    finally:
+        server.close()
+
+
 def test_running_the_sender_twice_sends_nothing_twice(
     app, session, auth, post, now, day, smtp, receiver
 ):
