@@ -144,9 +144,7 @@ def test_one_person_in_two_groups_sees_and_switches_them(client, auth, post, ses
     assert "Épicerie du Coin" in client.get("/").get_data(as_text=True)
 
 
-def test_a_member_leaves_a_group_but_the_last_coordinator_cannot(
-    client, auth, post, session, now
-):
+def test_a_member_leaves_a_group_but_the_last_coordinator_cannot(client, auth, post, session, now):
     group = factories.group(session, now=now)
     factories.user(session, now=now, group=group, role="coordinator", email="c@example.test")
     factories.user(session, now=now, group=group, email="m@example.test")
