@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -139,9 +140,19 @@ def post(client):
 
     def _post(path: str, data: dict | None = None, **kwargs):
         token = csrf_token(client, kwargs.pop("token_from", "/"))
-        return client.post(path, data={"csrf_token": token, **(data or {})}, **kwargs)
+        # Forms that move money carry a key per rendered form: a fresh one per post here,
+        # unless the test sends the same form twice on purpose.
+        data = {"csrf_token": token, "form_key": uuid.uuid4().hex, **(data or {})}
+        return client.post(path, data=data, **kwargs)
 
     return _post
+
+
+def refusal(client, response) -> tuple[int, str]:
+    """A refused form: the status the server gave (`X-Refused`) and the page it leads to."""
+    assert response.status_code == 303, response.status_code
+    status = int(response.headers["X-Refused"])
+    return status, client.get(response.headers["Location"]).get_data(as_text=True)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from webapp.models import DutyAssignment, DutyRole, NotificationLog, OutboxMessa
 from webapp.sender import deliver_due
 
 from . import factories
+from .conftest import refusal
 from .conftest import NOW, csrf_token
 from .messaging import BrowserKeys, Receiver, Smtp, b64
 
@@ -245,12 +246,12 @@ def test_roster_sign_up_withdraw_and_refusals(client, auth, post, session, now):
     assert "accueil" in client.get("/roster/").get_data(as_text=True)
     assert post(f"/roster/{d.id}/signup", {"role_id": role.id}).status_code == 302
     full = post(f"/roster/{d.id}/signup", {"role_id": role.id})
-    assert full.status_code == 409
+    assert refusal(client, full)[0] == 409
     factories.fresh(session)
     duty = session.scalar(select(DutyAssignment))
     assert duty.role_name == "accueil"
     no_reason = post(f"/roster/duties/{duty.id}/withdraw", {"reason": ""})
-    assert no_reason.status_code == 400
+    assert refusal(client, no_reason)[0] == 400
     auth.logout()
     auth.login("b@example.test")
     assert post(f"/roster/duties/{duty.id}/withdraw", {"reason": "not mine"}).status_code == 403
@@ -260,7 +261,7 @@ def test_roster_sign_up_withdraw_and_refusals(client, auth, post, session, now):
     factories.fresh(session)
     d.validated_at = now
     session.commit()
-    assert post(f"/roster/{d.id}/signup", {"role_id": role.id}).status_code == 409
+    assert refusal(client, post(f"/roster/{d.id}/signup", {"role_id": role.id}))[0] == 409
     assert other.id
 
 
@@ -282,7 +283,7 @@ def test_coordinator_adds_a_role_tied_to_a_catalogue(client, auth, post, session
         ).status_code
         == 404
     )
-    assert post("/roster/roles", {"name": "", "needed": "1"}).status_code == 400
+    assert refusal(client, post("/roster/roles", {"name": "", "needed": "1"}))[0] == 400
     factories.fresh(session)
     assert [(r.name, r.catalogue_id) for r in session.scalars(select(DutyRole))] == [
         ("fromages", catalogue.id)

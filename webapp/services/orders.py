@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from ..domain.cycle import Status
+from ..domain.cycle import Action
 from ..domain.money import AmountError, basket_total_cents, parse_quantity, vat_breakdown
 from ..models import (
     Basket,
@@ -28,7 +27,7 @@ from ..models import (
     User,
     distribution_catalogues,
 )
-from . import ServiceError
+from . import ServiceError, audit, cycle_rules
 from .baskets import get_or_create_basket
 
 MAX_QUANTITY = Decimal(999)
@@ -41,15 +40,10 @@ class OrdersClosed(ServiceError):
 
 def check_orders_open(distribution: Distribution, now: datetime) -> None:
     """Refuse with a clear message when the order window is not open at `now`."""
-    state = distribution.status(now)
-    if distribution.cancelled_at is not None:
-        raise OrdersClosed(_("This distribution is cancelled."))
-    if state == Status.SCHEDULED:
-        when = format_datetime(distribution.orders_open_at, "EEEE d MMMM, HH:mm")
-        raise OrdersClosed(_("Orders open on %(when)s.", when=when))
-    if state != Status.OPEN:
-        when = format_datetime(distribution.orders_close_at, "EEEE d MMMM, HH:mm")
-        raise OrdersClosed(_("Orders closed on %(when)s.", when=when))
+    try:
+        cycle_rules.check(Action.ORDER, distribution, now)
+    except ServiceError as error:
+        raise OrdersClosed(error.message) from error
 
 
 @dataclass
@@ -199,10 +193,12 @@ def set_quantities(
     """
     if member is None:
         check_orders_open(distribution, now)
-    elif distribution.validated_at is not None:
-        raise OrdersClosed(_("A validated distribution cannot change."))
+    else:
+        cycle_rules.check(Action.CHANGE_BASKET, distribution, now)
     products = products_of(session, distribution, list(wanted))
     basket = get_or_create_basket(session, distribution, member or actor, now=now)
+    if member is not None:
+        cycle_rules.check(Action.CHANGE_BASKET, distribution, now, basket=basket)
     existing = {
         line.product_id: line
         for line in session.scalars(select(OrderLine).where(OrderLine.basket_id == basket.id))
@@ -222,6 +218,19 @@ def set_quantities(
         granted = current + _move_stock(session, product, asked - current)
         result.changes.append(Change(product, asked, granted))
         _write_line(session, basket, product, line, granted, now)
+        if member is not None:
+            audit.record(
+                session,
+                group_id=distribution.group_id,
+                actor=actor,
+                action="basket_edit",
+                now=now,
+                distribution_id=distribution.id,
+                member_id=member.id,
+                target=product.name,
+                before={"quantity": current},
+                after={"quantity": granted},
+            )
     session.flush()
     return result
 

@@ -10,9 +10,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..domain.cycle import check_window
+from ..domain.cycle import Action, check_window
 from ..models import Basket, Catalogue, Distribution, Group, Place, User
-from . import ServiceError
+from . import ServiceError, audit, cycle_rules
 
 MAX_SERIES = 60
 
@@ -133,37 +133,67 @@ def update_distribution(
     place: Place,
     catalogues: list[Catalogue],
     window: Window,
+    actor: User,
+    now: datetime,
 ) -> Distribution:
-    if distribution.validated_at is not None:
-        raise ServiceError(_("A validated distribution cannot change."), status=409)
+    """Change a coming distribution's place, catalogues and dates (kept in the audit trail)."""
+    cycle_rules.check(Action.EDIT, distribution, now)
     errors = check(window)
     if errors:
         field, message = next(iter(errors.items()))
         raise ServiceError(message, field=field)
     if not catalogues:
         raise ServiceError(_("Choose at least one catalogue."), field="catalogues")
+    names = ("starts_at", "ends_at", "orders_open_at", "orders_close_at")
+    before = _described(distribution, names)
     distribution.place_id = place.id
     distribution.catalogues = list(catalogues)
-    for name in ("starts_at", "ends_at", "orders_open_at", "orders_close_at"):
+    for name in names:
         setattr(distribution, name, getattr(window, name))
+    after = _described(distribution, names)
+    if before != after:
+        audit.record(
+            session,
+            group_id=distribution.group_id,
+            actor=actor,
+            action="edit_distribution",
+            now=now,
+            distribution_id=distribution.id,
+            before={k: v for k, v in before.items() if after[k] != v},
+            after={k: v for k, v in after.items() if before[k] != v},
+        )
     session.flush()
     return distribution
+
+
+def _described(distribution: Distribution, names: tuple[str, ...]) -> dict:
+    described = {name: getattr(distribution, name).isoformat() for name in names}
+    described["place_id"] = distribution.place_id
+    described["catalogues"] = sorted(c.id for c in distribution.catalogues)
+    return described
 
 
 def cancel_distribution(
     session: Session, distribution: Distribution, *, actor: User, now: datetime
 ) -> list[User]:
     """Cancel a distribution; return the members who had ordered, to be told."""
-    if distribution.validated_at is not None:
-        raise ServiceError(_("A validated distribution cannot be cancelled."), status=409)
-    if distribution.cancelled_at is not None:
-        raise ServiceError(_("This distribution is already cancelled."), status=409)
+    cycle_rules.check(Action.CANCEL, distribution, now)
     distribution.cancelled_at = now
-    session.flush()
-    return list(
+    buyers = list(
         session.scalars(
             select(User)
             .join(Basket, Basket.user_id == User.id)
             .where(Basket.distribution_id == distribution.id)
         )
     )
+    audit.record(
+        session,
+        group_id=distribution.group_id,
+        actor=actor,
+        action="cancel",
+        now=now,
+        distribution_id=distribution.id,
+        after={"members_told": len(buyers)},
+    )
+    session.flush()
+    return buyers

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ..domain.cycle import Action
 from ..domain.money import Line, basket_total_cents, line_total_cents, vat_breakdown
 from ..models import Basket, Catalogue, Distribution, DutyAssignment, OrderLine, Product, User
-from . import ServiceError
+from . import audit, cycle_rules
 from .sheet import balances
 
 
@@ -29,6 +29,7 @@ class ProductRow:
     unit: str
     quantity_per_unit: Decimal
     catalogue_id: int
+    weighed: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ def day_orders(
             Product.unit,
             Product.quantity_per_unit,
             Product.catalogue_id,
+            Product.weighed,
         )
         .join(User, User.id == Basket.user_id)
         .join(OrderLine, OrderLine.basket_id == Basket.id)
@@ -156,11 +158,12 @@ def day_orders(
         unit,
         per_unit,
         cat_id,
+        weighed,
     ) in session.execute(query):
         product = products.get(product_id)
         if product is None:
             product = products[product_id] = ProductRow(
-                product_id, name, active, unit, per_unit, cat_id
+                product_id, name, active, unit, per_unit, cat_id, bool(weighed)
             )
         order = orders.get(basket_id)
         if order is None:
@@ -244,9 +247,10 @@ def on_duty(session: Session, distribution: Distribution) -> list[DutyAssignment
 def remove_unavailable(
     session: Session, distribution: Distribution, *, actor: User, now: datetime
 ) -> list[OrderLine]:
-    """Set the lines of inactive products to zero, keeping what was ordered and who did it."""
-    if distribution.validated_at is not None:
-        raise ServiceError(_("A validated distribution cannot change."), status=409)
+    """Set the lines of inactive products to zero, keeping what was ordered and who did it.
+
+    Baskets already validated keep their lines: the ledger charged them as they were."""
+    cycle_rules.check(Action.REMOVE_UNAVAILABLE, distribution, now)
     lines = session.scalars(
         select(OrderLine)
         .join(Basket)
@@ -255,6 +259,7 @@ def remove_unavailable(
             Basket.distribution_id == distribution.id,
             Product.active.is_(False),
             OrderLine.quantity > 0,
+            Basket.validated_at.is_(None),
         )
         .options(
             selectinload(OrderLine.basket).selectinload(Basket.user),
@@ -262,6 +267,18 @@ def remove_unavailable(
         )
     ).all()
     for line in lines:
+        audit.record(
+            session,
+            group_id=distribution.group_id,
+            actor=actor,
+            action="remove_unavailable",
+            now=now,
+            distribution_id=distribution.id,
+            member_id=line.basket.user_id,
+            target=line.product.name,
+            before={"quantity": line.quantity},
+            after={"quantity": Decimal(0)},
+        )
         line.ordered_quantity = line.quantity
         line.quantity = Decimal(0)
         line.removed_at = now

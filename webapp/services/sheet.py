@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from ..domain.cycle import Status
+from ..domain.cycle import Action, Status, refusal
 from ..domain.sheet import Context, Event, Rejected, merge, parse_event
 from ..models import (
     Basket,
@@ -130,7 +130,12 @@ class SyncResult:
 
 
 class SheetClosed(Exception):
-    """Events before the close of orders: the baskets can still change."""
+    """The action table refuses tablet events now (before the close of orders: the baskets
+    can still change; a cancelled day). `reason` is the table's code."""
+
+    @property
+    def reason(self) -> str:
+        return str(self.args[0]) if self.args else "sheet_not_ready"
 
 
 def parse_cursor(cursor: object) -> int:
@@ -155,9 +160,21 @@ def record_events(
 ) -> SyncResult:
     """Store a batch from a tablet: one result per event; then what other devices sent."""
     state = distribution.status(now)
-    if state in (Status.SCHEDULED, Status.OPEN):
-        raise SheetClosed()
-    late = state == Status.VALIDATED
+    reason = refusal(Action.RECORD_EVENTS, state)
+    if reason is not None:
+        raise SheetClosed(reason)
+    # After validation (of the day, or of one basket) events are stored, flagged late.
+    late = (
+        set(_lines_by_basket(session, distribution))
+        if state == Status.VALIDATED
+        else set(
+            session.scalars(
+                select(Basket.id).where(
+                    Basket.distribution_id == distribution.id, Basket.validated_at.is_not(None)
+                )
+            )
+        )
+    )
     ctx = Context(
         _lines_by_basket(session, distribution), frozenset(group.payment_methods) | {"balance"}, now
     )
@@ -218,7 +235,7 @@ def _lines_by_basket(session: Session, distribution: Distribution) -> dict[int, 
 
 
 def _insert(
-    session, distribution, events: list[Event], *, late, user, tablet_link_id, now
+    session, distribution, events: list[Event], *, late: set[int], user, tablet_link_id, now
 ) -> set[str]:
     """Insert new events, skipping ids already stored; return the ids inserted now."""
     if not events:
@@ -235,7 +252,7 @@ def _insert(
             "payload": e.payload,
             "recorded_at": e.recorded_at,
             "received_at": now,
-            "late": late,
+            "late": e.basket_id in late,
             "user_id": user.id if user else None,
             "tablet_link_id": tablet_link_id,
         }

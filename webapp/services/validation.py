@@ -1,11 +1,15 @@
 """Validating a distribution: what the tablet recorded becomes confirmed ledger entries.
 
     recorded on the sheet --(validate basket | validate all)--> confirmed in the ledger
-                          <--(undo: reversing entries appended)--
+                          <--(undo basket | undo all: reversing entries appended)--
 
 Nothing is ever updated or deleted in the ledger: validation appends the basket's debit
 and each payment; undo appends their reversals. A gap between paid and due stays in the
 member's balance, and is shown.
+
+A validated basket is closed: tablet events that reach it afterwards are stored, flagged
+late and listed for review, but do not count until its validation is undone; corrections
+and edits are refused until then (the action table in `webapp.domain.cycle`).
 """
 
 from __future__ import annotations
@@ -16,15 +20,25 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ..domain.cycle import Status
-from ..domain.sheet import BasketState, basket_progress
+from ..domain.cycle import Action
+from ..domain.sheet import (
+    BasketState,
+    Context,
+    DueLine,
+    Rejected,
+    basket_due_cents,
+    basket_progress,
+    due_quantity,
+    merge,
+    parse_event,
+)
 from ..models import Basket, Distribution, LedgerEntry, OrderLine, SheetEvent, User
-from . import ServiceError
+from . import ServiceError, audit, cycle_rules
 from .reports import MemberOrder, day_orders
-from .sheet import sheet_state
 
 COORDINATOR_DEVICE = "coordinator-{}"
 
@@ -38,8 +52,17 @@ class BasketCheck:
     paid_by_method: dict[str, int] = field(default_factory=dict)
 
     @property
+    def due_lines(self) -> list[DueLine]:
+        return [
+            DueLine(line.id, line.quantity, line.unit_price_cents, line.product.weighed)
+            for line in self.order.lines
+            if line.quantity > 0
+        ]
+
+    @property
     def due_cents(self) -> int:
-        return self.order.total_cents
+        """What the basket owes: weighed quantities of the day, ordered ones otherwise."""
+        return basket_due_cents(self.state, self.due_lines)
 
     @property
     def paid_cents(self) -> int:
@@ -64,10 +87,32 @@ class BasketCheck:
         return self.gap_cents != 0 or self.progress != "collected" or self.late
 
 
+def counted_states(session: Session, distribution: Distribution) -> dict[int, BasketState]:
+    """The merged state of every basket from what counts: for a validated basket, the
+    events it was validated with (late ones wait for review)."""
+    validated_at = dict(
+        session.execute(
+            select(Basket.id, Basket.validated_at).where(
+                Basket.distribution_id == distribution.id, Basket.validated_at.is_not(None)
+            )
+        ).all()
+    )
+    events = session.scalars(
+        select(SheetEvent).where(SheetEvent.distribution_id == distribution.id)
+    ).all()
+    return merge(
+        e.as_event()
+        for e in events
+        if not (
+            e.late and e.basket_id in validated_at and e.received_at >= validated_at[e.basket_id]
+        )
+    )
+
+
 def review(session: Session, distribution: Distribution) -> list[BasketCheck]:
     """Every basket with what is due, what the sheet says was paid, collected, signed."""
     orders = day_orders(session, distribution, with_balances=True)
-    states = sheet_state(session, distribution)
+    states = counted_states(session, distribution)
     validated = dict(
         session.execute(
             select(Basket.id, Basket.validated_at).where(Basket.distribution_id == distribution.id)
@@ -105,12 +150,25 @@ def cash_up(checks: list[BasketCheck]) -> dict[str, int]:
     return totals
 
 
-def _refuse_unless_open_for_validation(distribution: Distribution, now: datetime) -> None:
-    state = distribution.status(now)
-    if state == Status.VALIDATED:
-        raise ServiceError(_("This distribution is already validated."), status=409)
-    if state in (Status.SCHEDULED, Status.OPEN, Status.CLOSED):
-        raise ServiceError(_("A distribution can be validated once it has started."), status=409)
+COUNTED = (("cash", "counted_cash_cents"), ("cheque", "counted_cheque_cents"))
+
+
+def cash_up_gaps(distribution: Distribution, totals: dict[str, int]) -> dict[str, int]:
+    """Counted minus recorded, per method the coordinator counted, where they differ."""
+    gaps = {}
+    for method, attribute in COUNTED:
+        counted = getattr(distribution, attribute)
+        if counted is not None and counted != totals.get(method, 0):
+            gaps[method] = counted - totals.get(method, 0)
+    return gaps
+
+
+class CashUpGap(ServiceError):
+    """Validating the day while the counted till differs from the records: confirm first."""
+
+    def __init__(self, gaps: dict[str, int]):
+        super().__init__(_("The cash-up differs from what was recorded."), status=409)
+        self.gaps = gaps
 
 
 def validate(
@@ -120,19 +178,29 @@ def validate(
     actor: User,
     now: datetime,
     basket_id: int | None = None,
+    confirm_gap: bool = False,
 ) -> int:
     """Confirm baskets in the ledger (one, or all that are left); lock the day when all are."""
-    _refuse_unless_open_for_validation(distribution, now)
+    action = Action.VALIDATE_DAY if basket_id is None else Action.VALIDATE_BASKET
+    cycle_rules.check(action, distribution, now)
     # Lock the distribution row: two coordinators validating at once append entries once.
     session.execute(
         select(Distribution.id).where(Distribution.id == distribution.id).with_for_update()
     )
-    checks = [c for c in review(session, distribution) if not c.validated]
+    session.refresh(distribution)
+    cycle_rules.check(action, distribution, now)
+    all_checks = review(session, distribution)
+    checks = [c for c in all_checks if not c.validated]
     if basket_id is not None:
+        basket = _basket_of(session, distribution, basket_id)
+        cycle_rules.check(action, distribution, now, basket=basket)
         checks = [c for c in checks if c.order.basket.id == basket_id]
-        if not checks:
-            raise ServiceError(_("This basket is already validated."), status=409)
+    elif not confirm_gap:
+        gaps = cash_up_gaps(distribution, cash_up(all_checks))
+        if gaps:
+            raise CashUpGap(gaps)
     for check in checks:
+        _apply_weighed(session, check, now=now)
         _append_basket(session, distribution, check, actor=actor, now=now)
     session.execute(
         update(Basket)
@@ -149,8 +217,40 @@ def validate(
     if basket_id is None or not left:
         distribution.validated_at = now
         distribution.validated_by_id = actor.id
+    for check in checks:
+        audit.record(
+            session,
+            group_id=distribution.group_id,
+            actor=actor,
+            action="validate_basket" if basket_id is not None else "validate_day",
+            now=now,
+            distribution_id=distribution.id,
+            member_id=check.order.user.id,
+            target=_("Basket %(n)d", n=check.order.basket.number),
+            after={"due_cents": check.due_cents, "paid": check.paid_by_method},
+        )
     session.flush()
     return len(checks)
+
+
+def _basket_of(session: Session, distribution: Distribution, basket_id: int) -> Basket:
+    basket = session.get(Basket, basket_id, populate_existing=True)
+    if basket is None or basket.distribution_id != distribution.id:
+        raise ServiceError(_("This basket is not part of this distribution."), status=404)
+    return basket
+
+
+def _apply_weighed(session: Session, check: BasketCheck, *, now: datetime) -> None:
+    """Write the quantities weighed on the day into the lines, so that receipts and
+    summaries read what the ledger charged (what was ordered is kept)."""
+    for due_line in check.due_lines:
+        weighed = due_quantity(check.state, due_line)
+        if weighed != due_line.quantity:
+            line = session.get(OrderLine, due_line.line_id)
+            if line.ordered_quantity is None:
+                line.ordered_quantity = line.quantity
+            line.quantity = weighed
+            line.updated_at = now
 
 
 def _append_basket(session, distribution, check: BasketCheck, *, actor, now) -> None:
@@ -180,17 +280,35 @@ def _append_basket(session, distribution, check: BasketCheck, *, actor, now) -> 
         )
 
 
-def undo(session: Session, distribution: Distribution, *, actor: User, now: datetime) -> int:
-    """Reverse every confirmed entry of the day (appending), and unlock it."""
-    if distribution.validated_at is None:
-        raise ServiceError(_("This distribution is not validated."), status=409)
+def undo(
+    session: Session,
+    distribution: Distribution,
+    *,
+    actor: User,
+    now: datetime,
+    basket_id: int | None = None,
+) -> int:
+    """Reverse the confirmed entries of the day (or of one basket), appending; unlock it."""
+    cycle_rules.check(Action.UNDO, distribution, now)
     session.execute(
         select(Distribution.id).where(Distribution.id == distribution.id).with_for_update()
     )
+    baskets = select(Basket.id).where(
+        Basket.distribution_id == distribution.id, Basket.validated_at.is_not(None)
+    )
+    if basket_id is not None:
+        basket = _basket_of(session, distribution, basket_id)
+        if basket.validated_at is None:
+            raise ServiceError(_("This basket is not validated."), status=409)
+        baskets = baskets.where(Basket.id == basket_id)
+    elif distribution.validated_at is None:
+        raise ServiceError(cycle_rules.reason_text("not_validated", distribution), status=409)
+    basket_ids = list(session.scalars(baskets))
     reversed_ids = select(LedgerEntry.reverses_id).where(LedgerEntry.reverses_id.is_not(None))
     entries = session.scalars(
         select(LedgerEntry).where(
             LedgerEntry.distribution_id == distribution.id,
+            LedgerEntry.basket_id.in_(basket_ids),
             LedgerEntry.kind.in_(("order", "payment")),
             LedgerEntry.id.not_in(reversed_ids),
         )
@@ -212,12 +330,58 @@ def undo(session: Session, distribution: Distribution, *, actor: User, now: date
             )
         )
     session.execute(
-        update(Basket).where(Basket.distribution_id == distribution.id).values(validated_at=None)
+        update(Basket)
+        .where(Basket.id.in_(basket_ids))
+        .values(validated_at=None)
     )
     distribution.validated_at = None
     distribution.validated_by_id = None
+    audit.record(
+        session,
+        group_id=distribution.group_id,
+        actor=actor,
+        action="undo",
+        now=now,
+        distribution_id=distribution.id,
+        member_id=_single_member(session, basket_ids),
+        target=ngettext("%(num)d basket", "%(num)d baskets", len(basket_ids)),
+        before={"entries": len(entries)},
+    )
     session.flush()
     return len(entries)
+
+
+def _single_member(session: Session, basket_ids: list[int]) -> int | None:
+    if len(basket_ids) != 1:
+        return None
+    return session.scalar(select(Basket.user_id).where(Basket.id == basket_ids[0]))
+
+
+PAYMENT_REASONS = {
+    "unknown_payment_method": lambda: _("Unknown payment method."),
+    "bad_amount": lambda: _("Enter an amount like 12,50 (two decimals at most)."),
+    "amount_out_of_range": lambda: _("Enter an amount above zero and up to 10 000 €."),
+}
+
+
+def _checked_event(distribution, basket, *, kind, payload, methods, now, device_id) -> dict:
+    """Run a coordinator's correction through the tablet's own checks (one way in)."""
+    raw = {
+        "id": str(uuid.uuid4()),
+        "device_id": device_id,
+        "kind": kind,
+        "basket_id": basket.id,
+        "recorded_at": now.isoformat(),
+        "payload": payload,
+    }
+    ctx = Context(
+        {basket.id: {ln.id for ln in basket.lines}}, frozenset(methods) | {"balance"}, now
+    )
+    try:
+        return parse_event(raw, ctx).payload
+    except Rejected as error:
+        text = PAYMENT_REASONS.get(error.reason, lambda: _("This correction is not valid."))()
+        raise ServiceError(text, field="amount" if "amount" in error.reason else None) from error
 
 
 def record_on_sheet(
@@ -229,25 +393,56 @@ def record_on_sheet(
     payload: dict,
     actor: User,
     now: datetime,
+    methods: list[str] | None = None,
 ) -> None:
     """A coordinator's correction recorded like a tablet's event, so one merge reads both."""
-    if distribution.validated_at is not None or basket.validated_at is not None:
-        raise ServiceError(_("Validated: undo the validation to correct it."), status=409)
+    cycle_rules.check(Action.CORRECT, distribution, now, basket=basket)
+    device_id = COORDINATOR_DEVICE.format(actor.id)
+    clean = _checked_event(
+        distribution,
+        basket,
+        kind=kind,
+        payload=payload,
+        methods=methods if methods is not None else ["cash", "cheque", "card", "transfer"],
+        now=now,
+        device_id=device_id,
+    )
     session.add(
         SheetEvent(
             id=str(uuid.uuid4()),
             distribution_id=distribution.id,
             basket_id=basket.id,
-            device_id=COORDINATOR_DEVICE.format(actor.id),
+            device_id=device_id,
             kind=kind,
-            payload=payload,
+            payload=clean,
             recorded_at=now,
             received_at=now,
             late=False,
             user_id=actor.id,
         )
     )
+    audit.record(
+        session,
+        group_id=distribution.group_id,
+        actor=actor,
+        action=f"correction_{kind}",
+        now=now,
+        distribution_id=distribution.id,
+        member_id=basket.user_id,
+        target=_("Basket %(n)d", n=basket.number),
+        after=clean,
+    )
     session.flush()
+
+
+def check_money(amount_cents: int, method: str | None, methods: list[str]) -> None:
+    """The same amount rules as the tablet's payments: above zero, a known method."""
+    from ..domain.sheet import MAX_AMOUNT_CENTS
+
+    if not 0 < amount_cents <= MAX_AMOUNT_CENTS:
+        raise ServiceError(PAYMENT_REASONS["amount_out_of_range"](), field="amount")
+    if method is not None and method not in methods:
+        raise ServiceError(PAYMENT_REASONS["unknown_payment_method"](), field="method")
 
 
 def record_money(
@@ -261,14 +456,20 @@ def record_money(
     note: str,
     actor: User,
     now: datetime,
-    distribution_id: int | None = None,
-    basket_id: int | None = None,
+    methods: list[str] | None = None,
+    distribution: Distribution | None = None,
+    basket: Basket | None = None,
 ) -> LedgerEntry:
     """A payment received or a refund given outside the tablet: confirmed at once."""
-    if amount_cents <= 0:
-        raise ServiceError(_("Enter an amount above zero."), field="amount")
     if kind not in ("payment", "refund"):
         raise ServiceError(_("Unknown action."))
+    if distribution is not None:
+        cycle_rules.check(Action.CORRECT, distribution, now, basket=basket)
+    check_money(
+        amount_cents,
+        method,
+        methods if methods is not None else ["cash", "cheque", "card", "transfer"],
+    )
     entry = LedgerEntry(
         group_id=group_id,
         user_id=member.id,
@@ -279,54 +480,137 @@ def record_money(
         created_by_id=actor.id,
         created_at=now,
         pending=False,
-        distribution_id=distribution_id,
-        basket_id=basket_id,
+        distribution_id=distribution.id if distribution is not None else None,
+        basket_id=basket.id if basket is not None else None,
     )
     session.add(entry)
+    audit.record(
+        session,
+        group_id=group_id,
+        actor=actor,
+        action=kind,
+        now=now,
+        distribution_id=entry.distribution_id,
+        member_id=member.id,
+        target=method or "",
+        after={"amount_cents": entry.amount_cents, "note": entry.note},
+    )
     session.flush()
     return entry
 
 
-def zero_product(
-    session: Session, distribution: Distribution, product_id: int, *, actor: User, now: datetime
-) -> int:
-    """A product not delivered: its lines of the day go to zero (kept, with who and when)."""
-    if distribution.validated_at is not None:
-        raise ServiceError(_("Validated: undo the validation to correct it."), status=409)
+def _day_lines(session: Session, distribution: Distribution, product_id: int) -> list[OrderLine]:
+    """The day's lines of one product; refused while one of them is in a validated basket."""
     lines = session.scalars(
         select(OrderLine)
         .join(Basket)
         .where(
             Basket.distribution_id == distribution.id,
             OrderLine.product_id == product_id,
-            OrderLine.quantity > 0,
         )
     ).all()
+    closed = sorted(line.basket.number for line in lines if line.basket.validated_at is not None)
+    if closed:
+        raise ServiceError(
+            _(
+                "Basket(s) %(numbers)s, already validated, hold this product: "
+                "undo their validation first.",
+                numbers=", ".join(str(n) for n in closed),
+            ),
+            status=409,
+        )
+    return list(lines)
+
+
+def zero_product(
+    session: Session, distribution: Distribution, product_id: int, *, actor: User, now: datetime
+) -> int:
+    """A product not delivered: its lines of the day go to zero (kept, with who and when)."""
+    cycle_rules.check(Action.CORRECT, distribution, now)
+    lines = [ln for ln in _day_lines(session, distribution, product_id) if ln.quantity > 0]
     for line in lines:
+        before = line.quantity
         line.ordered_quantity, line.quantity = line.quantity, Decimal(0)
         line.removed_at, line.removed_by_id = now, actor.id
+        audit.record(
+            session,
+            group_id=distribution.group_id,
+            actor=actor,
+            action="not_delivered",
+            now=now,
+            distribution_id=distribution.id,
+            member_id=line.basket.user_id,
+            target=line.product.name,
+            before={"quantity": before},
+            after={"quantity": Decimal(0)},
+        )
     session.flush()
     return len(lines)
 
 
 def change_price(
-    session: Session, distribution: Distribution, product_id: int, price_cents: int
+    session: Session,
+    distribution: Distribution,
+    product_id: int,
+    price_cents: int,
+    *,
+    actor: User,
+    now: datetime,
 ) -> int:
     """A new price for one product on this day's lines (the catalogue is unchanged)."""
-    if distribution.validated_at is not None:
-        raise ServiceError(_("Validated: undo the validation to correct it."), status=409)
+    cycle_rules.check(Action.CORRECT, distribution, now)
     if price_cents < 0:
         raise ServiceError(_("A price cannot be negative."), field="price")
-    result = session.execute(
-        update(OrderLine)
-        .where(
-            OrderLine.product_id == product_id,
-            OrderLine.basket_id.in_(
-                select(Basket.id).where(Basket.distribution_id == distribution.id)
-            ),
+    lines = _day_lines(session, distribution, product_id)
+    for line in lines:
+        if line.unit_price_cents == price_cents:
+            continue
+        audit.record(
+            session,
+            group_id=distribution.group_id,
+            actor=actor,
+            action="price_change",
+            now=now,
+            distribution_id=distribution.id,
+            member_id=line.basket.user_id,
+            target=line.product.name,
+            before={"unit_price_cents": line.unit_price_cents},
+            after={"unit_price_cents": price_cents},
         )
-        .values(unit_price_cents=price_cents)
-        .execution_options(synchronize_session=False)
+        line.unit_price_cents = price_cents
+    session.flush()
+    return len(lines)
+
+
+def save_cash_up(
+    session: Session,
+    distribution: Distribution,
+    counted: dict[str, int],
+    *,
+    actor: User,
+    now: datetime,
+) -> None:
+    """Store what the coordinator counted in the till, per method (cash, cheque)."""
+    if distribution.status(now).value in ("scheduled", "open", "closed", "cancelled"):
+        raise ServiceError(cycle_rules.reason_text("not_started", distribution), status=409)
+    before, after = {}, {}
+    for method, attribute in COUNTED:
+        if method in counted:
+            if not 0 <= counted[method] <= 100 * 1_000_000:
+                raise ServiceError(PAYMENT_REASONS["amount_out_of_range"](), field=method)
+            before[method] = getattr(distribution, attribute)
+            after[method] = counted[method]
+            setattr(distribution, attribute, counted[method])
+    if not after:
+        raise ServiceError(_("Enter what you counted."), field="cash")
+    audit.record(
+        session,
+        group_id=distribution.group_id,
+        actor=actor,
+        action="cash_up",
+        now=now,
+        distribution_id=distribution.id,
+        before=before,
+        after=after,
     )
     session.flush()
-    return result.rowcount

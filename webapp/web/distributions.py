@@ -162,7 +162,13 @@ def edit(distribution_id: int):
         if not errors:
             try:
                 planning.update_distribution(
-                    db.session, distribution, place=place, catalogues=chosen, window=window
+                    db.session,
+                    distribution,
+                    place=place,
+                    catalogues=chosen,
+                    window=window,
+                    actor=current_user,
+                    now=clock.now(),
                 )
             except ServiceError as error:
                 errors[error.field or "starts_at"] = error.message
@@ -176,13 +182,9 @@ def edit(distribution_id: int):
 @coordinator_required
 def cancel(distribution_id: int):
     distribution = get_in_group_or_404(Distribution, distribution_id)
-    try:
-        told = planning.cancel_distribution(
-            db.session, distribution, actor=current_user, now=clock.now()
-        )
-    except ServiceError as error:
-        flash(error.message, "error")
-        return redirect(url_for("distributions.index")), 303
+    told = planning.cancel_distribution(
+        db.session, distribution, actor=current_user, now=clock.now()
+    )
     tell_cancelled(db.session, told, distribution, now=clock.now())
     flash(
         _("Distribution cancelled; %(n)d member(s) who had ordered are told.", n=len(told)),
@@ -289,13 +291,9 @@ def orders(distribution_id: int):
 @coordinator_required
 def remove_unavailable(distribution_id: int):
     distribution = get_in_group_or_404(Distribution, distribution_id)
-    try:
-        lines = reports.remove_unavailable(
-            db.session, distribution, actor=current_user, now=clock.now()
-        )
-    except ServiceError as error:
-        flash(error.message, "error")
-        return redirect(url_for("distributions.orders", distribution_id=distribution.id))
+    lines = reports.remove_unavailable(
+        db.session, distribution, actor=current_user, now=clock.now()
+    )
     tell_removed(db.session, lines, distribution, now=clock.now())
     flash(
         _("%(n)d line(s) of unavailable products removed from the orders.", n=len(lines)), "success"
@@ -340,21 +338,9 @@ def edit_basket(distribution_id: int, user_id: int):
             except ServiceError as error:
                 errors[pid] = error.message
         if not errors:
-            try:
-                set_quantities(
-                    db.session,
-                    distribution,
-                    wanted,
-                    actor=current_user,
-                    now=clock.now(),
-                    member=member,
-                )
-            except ServiceError as error:
-                db.session.rollback()
-                flash(error.message, "error")
-                return redirect(
-                    url_for("distributions.orders", distribution_id=distribution.id)
-                ), 303
+            set_quantities(
+                db.session, distribution, wanted, actor=current_user, now=clock.now(), member=member
+            )
             flash(_("Basket of %(name)s saved.", name=member.name), "success")
             return redirect(url_for("distributions.orders", distribution_id=distribution.id))
     summary = summarise(find_basket(db.session, distribution, member))

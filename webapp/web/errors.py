@@ -59,7 +59,8 @@ def refusal_response(error: ServiceError):
     if request.headers.get("HX-Request"):
         body = render_template("errors/_refusal.html", message=error.message)
         return body, error.status, {"HX-Retarget": "#flashes", "HX-Reswap": "innerHTML"}
-    if request.method in ("GET", "HEAD"):
+    if request.method in ("GET", "HEAD") or error.status in (403, 404):
+        # Nothing to correct on the form: the page itself is not for this person.
         return _render(error.status, _messages().get(error.status, ("", ""))[0], error.message)
     flash(error.message, "error")
     response = redirect(_back_url(), code=303)

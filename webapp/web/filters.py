@@ -11,6 +11,8 @@ from flask import Flask, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 
+from .once import form_key_field
+
 
 def _locale() -> str:
     """The current locale as a string; str(Locale) is slow and hot in long lists."""
@@ -45,6 +47,18 @@ def quantity(value: Decimal | None, locale: str | None = None) -> str:
 @lru_cache(maxsize=8192)
 def _quantity(value: Decimal, locale: str) -> str:
     return format_decimal(value, format="#,##0.###", locale=locale)
+
+
+def method_label(method: str | None) -> str:
+    """A payment method's name in the reader's language (codes never reach a person)."""
+    names = {
+        "cash": _("Cash"),
+        "cheque": _("Cheque"),
+        "card": _("Card"),
+        "transfer": _("Transfer"),
+        "balance": _("From balance"),
+    }
+    return names.get(method or "", method or "")
 
 
 def unit_label(unit: str, per_unit: Decimal | None = None, locale: str | None = None) -> str:
@@ -99,6 +113,8 @@ def register(app: Flask) -> None:
         unit_label=unit_label,
         photo_url=photo_url,
         signin_lines=signin_lines,
+        form_key_field=form_key_field,
+        method_label=method_label,
     )
 
 

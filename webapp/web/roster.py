@@ -11,7 +11,6 @@ from flask_login import current_user
 from .. import clock
 from ..extensions import db
 from ..models import Distribution, DutyAssignment, DutyRole
-from ..services import ServiceError
 from ..services import roster as svc
 from ..services.accounts import group_members
 from ..services.catalogues import catalogues_of
@@ -43,12 +42,7 @@ def _role(role_id) -> DutyRole:
 
 
 def _done(action, success: str):
-    try:
-        action()
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return index(status=error.status)
+    action()  # a refusal raises: the error handler rolls back and shows it
     flash(success, "success")
     return redirect(url_for("roster.index"))
 

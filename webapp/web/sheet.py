@@ -192,8 +192,9 @@ def api_events(distribution_id: int):
             tablet_link_id=access.tablet_link_id,
             now=clock.now(),
         )
-    except SheetClosed:
-        return _bad("orders_still_open", 409)
+    except SheetClosed as closed:
+        reason = "orders_still_open" if closed.reason == "sheet_not_ready" else closed.reason
+        return _bad(reason, 409)
     return jsonify(results=result.results, events=result.events, cursor=result.cursor)
 
 

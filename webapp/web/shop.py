@@ -101,16 +101,18 @@ def line(distribution_id: int, product_id: int):
         abort(404)
     status, message = 200, ""
     try:
-        result = set_quantities(
-            db.session,
-            distribution,
-            {product_id: _wanted(product)},
-            actor=current_user,
-            now=clock.now(),
-        )
+        # A savepoint: a refusal undoes only this change, and the row below is drawn from
+        # what is stored (the request then ends in a rollback, status >= 400).
+        with db.session.begin_nested():
+            result = set_quantities(
+                db.session,
+                distribution,
+                {product_id: _wanted(product)},
+                actor=current_user,
+                now=clock.now(),
+            )
         message = " ".join(_shortfalls(result))
     except ServiceError as error:
-        db.session.rollback()
         status, message = error.status, error.message
     if not request.headers.get("HX-Request"):
         if message:

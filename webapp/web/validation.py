@@ -11,18 +11,23 @@ from .. import clock
 from ..domain.money import AmountError, parse_amount_cents
 from ..extensions import db
 from ..models import PAYMENT_METHODS, Basket, Distribution, LedgerEntry, Membership, User
-from ..services import ServiceError
+from ..services import ServiceError, audit
 from ..services import validation as svc
+from ..services.sheet import late_events
 from .access import coordinator_required, get_in_group_or_404, member_required
 from .distributions import _cents, _csv
+from .once import once
 
 bp = Blueprint("validation", __name__)
 
 
-def _back(distribution: Distribution):
+def _back(distribution: Distribution, basket_id: int | None = None):
     return redirect(
         url_for(
-            "validation.page", distribution_id=distribution.id, filter=request.args.get("filter")
+            "validation.page",
+            distribution_id=distribution.id,
+            filter=request.args.get("filter"),
+            _anchor=f"basket-{basket_id}" if basket_id else None,
         ),
         code=303,
     )
@@ -37,52 +42,51 @@ def _amount(field: str = "amount") -> int:
         ) from error
 
 
+def _validation_csv(distribution: Distribution, checks, totals):
+    rows = [
+        [
+            _("Basket"),
+            _("Member"),
+            _("Due"),
+            _("Paid"),
+            _("Difference"),
+            _("Collected"),
+            _("Signed"),
+        ]
+    ]
+    rows += [
+        [
+            c.order.basket.number,
+            c.order.user.sort_name,
+            _cents(c.due_cents),
+            _cents(c.paid_cents),
+            _cents(c.gap_cents),
+            c.progress,
+            _("yes") if c.signed else _("no"),
+        ]
+        for c in checks
+    ]
+    rows += [[], [_("Cash-up")]] + [[m, _cents(v)] for m, v in totals.items()]
+    for label, counted, method in (
+        (_("Cash counted"), distribution.counted_cash_cents, "cash"),
+        (_("Cheques counted"), distribution.counted_cheque_cents, "cheque"),
+    ):
+        if counted is not None:
+            rows.append(
+                [label, _cents(counted), _("Difference"), _cents(counted - totals.get(method, 0))]
+            )
+    return _csv(rows, f"validation-{distribution.id}.csv")
+
+
 @bp.route("/distributions/<int:distribution_id>/validation")
 @coordinator_required
-def page(distribution_id: int):
+def page(distribution_id: int, gaps: dict | None = None):
     distribution = get_in_group_or_404(Distribution, distribution_id)
     checks = svc.review(db.session, distribution)
     shown = [c for c in checks if c.to_check] if request.args.get("filter") == "check" else checks
     totals = svc.cash_up(checks)
     if request.args.get("format") == "csv":
-        rows = [
-            [
-                _("Basket"),
-                _("Member"),
-                _("Due"),
-                _("Paid"),
-                _("Difference"),
-                _("Collected"),
-                _("Signed"),
-            ]
-        ]
-        rows += [
-            [
-                c.order.basket.number,
-                c.order.user.sort_name,
-                _cents(c.due_cents),
-                _cents(c.paid_cents),
-                _cents(c.gap_cents),
-                c.progress,
-                _("yes") if c.signed else _("no"),
-            ]
-            for c in checks
-        ]
-        rows += [[], [_("Cash-up")]] + [[m, _cents(v)] for m, v in totals.items()]
-        for label, counted, method in (
-            (_("Cash counted"), distribution.counted_cash_cents, "cash"),
-            (_("Cheques counted"), distribution.counted_cheque_cents, "cheque"),
-        ):
-            if counted is not None:
-                rows.append(
-                    [
-                        label,
-                        _cents(counted),
-                        _("Difference"),
-                        _cents(counted - totals.get(method, 0)),
-                    ]
-                )
-        return _csv(rows, f"validation-{distribution.id}.csv")
+        return _validation_csv(distribution, checks, totals)
     products = {line.product.id: line.product for c in checks for line in c.order.lines}
     return render_template(
         "validation/page.html",
@@ -93,6 +97,9 @@ def page(distribution_id: int):
         now=clock.now(),
         products=sorted(products.values(), key=lambda p: p.name),
         methods=g.group.payment_methods,
+        late=late_events(db.session, distribution),
+        trail=audit.trail(db.session, group_id=g.group.id, distribution_id=distribution.id),
+        gaps=gaps,
     )
 
 
@@ -103,41 +110,40 @@ def _basket(distribution: Distribution, basket_id: int) -> Basket:
     return basket
 
 
-def _run(distribution: Distribution, action, success: str):
-    """Do a correction; on refusal show the page again with the reason and a 4xx."""
-    try:
-        action()
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return page(distribution.id), error.status
-    flash(success, "success")
-    return _back(distribution)
-
-
 @bp.route("/distributions/<int:distribution_id>/validation/validate", methods=["POST"])
 @coordinator_required
+@once
 def validate(distribution_id: int):
     distribution = get_in_group_or_404(Distribution, distribution_id)
     basket_id = request.form.get("basket_id", type=int)
-    return _run(
-        distribution,
-        lambda: svc.validate(
-            db.session, distribution, actor=current_user, now=clock.now(), basket_id=basket_id
-        ),
+    try:
+        svc.validate(
+            db.session,
+            distribution,
+            actor=current_user,
+            now=clock.now(),
+            basket_id=basket_id,
+            confirm_gap=request.form.get("confirm_gap") == "1",
+        )
+    except svc.CashUpGap as gap:
+        # Not a refusal but a question: the page again, with the gaps and a confirm button.
+        return page(distribution.id, gaps=gap.gaps), 409
+    flash(
         _("Basket validated.") if basket_id else _("Distribution validated: balances are updated."),
+        "success",
     )
+    return _back(distribution, basket_id)
 
 
 @bp.route("/distributions/<int:distribution_id>/validation/undo", methods=["POST"])
 @coordinator_required
+@once
 def undo(distribution_id: int):
     distribution = get_in_group_or_404(Distribution, distribution_id)
-    return _run(
-        distribution,
-        lambda: svc.undo(db.session, distribution, actor=current_user, now=clock.now()),
-        _("Validation undone: reversing entries were added."),
-    )
+    basket_id = request.form.get("basket_id", type=int)
+    svc.undo(db.session, distribution, actor=current_user, now=clock.now(), basket_id=basket_id)
+    flash(_("Validation undone: reversing entries were added."), "success")
+    return _back(distribution, basket_id)
 
 
 @bp.route(
@@ -145,55 +151,52 @@ def undo(distribution_id: int):
     methods=["POST"],
 )
 @coordinator_required
+@once
 def basket_action(distribution_id: int, basket_id: int, action: str):
     distribution = get_in_group_or_404(Distribution, distribution_id)
     basket = _basket(distribution, basket_id)
-    now = clock.now()
-
-    def do():
-        if action == "payment":
-            method = request.form.get("method")
-            if method not in g.group.payment_methods:
-                raise ServiceError(_("Unknown payment method."), field="method")
-            svc.record_on_sheet(
-                db.session,
-                distribution,
-                basket,
-                kind="payment",
-                payload={"method": method, "amount_cents": _amount()},
-                actor=current_user,
-                now=now,
-            )
-        elif action == "refund":
-            if distribution.validated_at is not None or basket.validated_at is not None:
-                raise ServiceError(_("Validated: undo the validation to correct it."), status=409)
-            svc.record_money(
-                db.session,
-                group_id=distribution.group_id,
-                member=basket.user,
-                kind="refund",
-                amount_cents=_amount(),
-                method=request.form.get("method") or None,
-                note=request.form.get("note", ""),
-                actor=current_user,
-                now=now,
-                distribution_id=distribution.id,
-                basket_id=basket.id,
-            )
-        elif action == "not-collected":
-            svc.record_on_sheet(
-                db.session,
-                distribution,
-                basket,
-                kind="pickup",
-                payload={"state": "not_taken"},
-                actor=current_user,
-                now=now,
-            )
-        else:
-            abort(404)
-
-    return _run(distribution, do, _("Correction recorded."))
+    now, methods = clock.now(), g.group.payment_methods
+    if action == "payment":
+        svc.record_on_sheet(
+            db.session,
+            distribution,
+            basket,
+            kind="payment",
+            payload={"method": request.form.get("method"), "amount_cents": _amount()},
+            actor=current_user,
+            now=now,
+            methods=methods,
+        )
+    elif action == "refund":
+        svc.record_money(
+            db.session,
+            group_id=distribution.group_id,
+            member=basket.user,
+            kind="refund",
+            amount_cents=_amount(),
+            method=request.form.get("method") or None,
+            note=request.form.get("note", ""),
+            actor=current_user,
+            now=now,
+            methods=methods,
+            distribution=distribution,
+            basket=basket,
+        )
+    elif action == "not-collected":
+        svc.record_on_sheet(
+            db.session,
+            distribution,
+            basket,
+            kind="pickup",
+            payload={"state": "not_taken"},
+            actor=current_user,
+            now=now,
+            methods=methods,
+        )
+    else:
+        abort(404)
+    flash(_("Correction recorded."), "success")
+    return _back(distribution, basket_id)
 
 
 @bp.route(
@@ -201,51 +204,49 @@ def basket_action(distribution_id: int, basket_id: int, action: str):
     methods=["POST"],
 )
 @coordinator_required
+@once
 def product_action(distribution_id: int, product_id: int, action: str):
     distribution = get_in_group_or_404(Distribution, distribution_id)
     if product_id not in {p.id for c in distribution.catalogues for p in c.products}:
         abort(404)
     now = clock.now()
-
-    def do():
-        if action == "not-delivered":
-            svc.zero_product(db.session, distribution, product_id, actor=current_user, now=now)
-        elif action == "price":
-            svc.change_price(db.session, distribution, product_id, _amount("price"))
-        else:
-            abort(404)
-
-    return _run(distribution, do, _("Correction recorded."))
+    if action == "not-delivered":
+        svc.zero_product(db.session, distribution, product_id, actor=current_user, now=now)
+    elif action == "price":
+        svc.change_price(
+            db.session, distribution, product_id, _amount("price"), actor=current_user, now=now
+        )
+    else:
+        abort(404)
+    flash(_("Correction recorded."), "success")
+    return _back(distribution)
 
 
 @bp.route("/distributions/<int:distribution_id>/validation/cash-up", methods=["POST"])
 @coordinator_required
+@once
 def cash_up(distribution_id: int):
     distribution = get_in_group_or_404(Distribution, distribution_id)
-
-    def do():
-        for field, attribute in (
-            ("cash", "counted_cash_cents"),
-            ("cheque", "counted_cheque_cents"),
-        ):
-            if request.form.get(field, "").strip():
-                setattr(distribution, attribute, _amount(field))
-        db.session.flush()
-
-    return _run(distribution, do, _("Cash-up saved."))
+    counted = {
+        method: _amount(method)
+        for method in ("cash", "cheque")
+        if request.form.get(method, "").strip()
+    }
+    svc.save_cash_up(db.session, distribution, counted, actor=current_user, now=clock.now())
+    flash(_("Cash-up saved."), "success")
+    return _back(distribution)
 
 
 # ---- members' money ------------------------------------------------------------------
 
 
-@bp.route("/account/history")
-@member_required
-def history():
+def _history(user_id: int) -> tuple[list, int]:
+    """A member's confirmed entries in the group, newest first, with the running balance."""
     entries = db.session.scalars(
         select(LedgerEntry)
         .where(
             LedgerEntry.group_id == g.group.id,
-            LedgerEntry.user_id == current_user.id,
+            LedgerEntry.user_id == user_id,
             LedgerEntry.pending.is_(False),
         )
         .order_by(LedgerEntry.created_at, LedgerEntry.id)
@@ -254,44 +255,64 @@ def history():
     for entry in entries:
         running += entry.amount_cents
         rows.append((entry, running))
-    return render_template("validation/history.html", rows=rows[::-1], balance=running)
+    return rows[::-1], running
 
 
-@bp.route("/members/balances", methods=["GET", "POST"])
+@bp.route("/account/history")
+@member_required
+def history():
+    rows, balance = _history(current_user.id)
+    return render_template("validation/history.html", rows=rows, balance=balance, member=None)
+
+
+@bp.route("/members/<int:user_id>/history")
+@coordinator_required
+def member_history(user_id: int):
+    """A coordinator reads a member's account and what coordinators did to it."""
+    membership = db.session.scalar(
+        select(Membership).where(Membership.user_id == user_id, Membership.group_id == g.group.id)
+    )
+    if membership is None:
+        abort(404)
+    rows, balance = _history(user_id)
+    return render_template(
+        "validation/history.html",
+        rows=rows,
+        balance=balance,
+        member=membership.user,
+        trail=audit.trail(db.session, group_id=g.group.id, member_id=user_id),
+    )
+
+
+@bp.route("/members/balances", methods=["POST"])
+@coordinator_required
+@once
+def record_money():
+    member_id = request.form.get("user_id", type=int)
+    membership = db.session.scalar(
+        select(Membership).where(Membership.user_id == member_id, Membership.group_id == g.group.id)
+    )
+    if membership is None:
+        abort(404)
+    svc.record_money(
+        db.session,
+        group_id=g.group.id,
+        member=db.session.get(User, member_id),
+        kind=request.form.get("kind", ""),
+        amount_cents=_amount(),
+        method=request.form.get("method") or None,
+        note=request.form.get("note", ""),
+        actor=current_user,
+        now=clock.now(),
+        methods=list(PAYMENT_METHODS),
+    )
+    flash(_("Recorded."), "success")
+    return redirect(url_for("validation.balances"), code=303)
+
+
+@bp.route("/members/balances")
 @coordinator_required
 def balances():
-    if request.method == "POST":
-        member_id = request.form.get("user_id", type=int)
-        membership = db.session.scalar(
-            select(Membership).where(
-                Membership.user_id == member_id, Membership.group_id == g.group.id
-            )
-        )
-        if membership is None:
-            abort(404)
-        try:
-            method = request.form.get("method") or None
-            if method is not None and method not in PAYMENT_METHODS:
-                raise ServiceError(_("Unknown payment method."), field="method")
-            svc.record_money(
-                db.session,
-                group_id=g.group.id,
-                member=db.session.get(User, member_id),
-                kind=request.form.get("kind", ""),
-                amount_cents=_amount(),
-                method=method,
-                note=request.form.get("note", ""),
-                actor=current_user,
-                now=clock.now(),
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return redirect(
-                url_for("validation.balances")
-            ), 303 if error.status < 400 else error.status
-        flash(_("Recorded."), "success")
-        return redirect(url_for("validation.balances"))
     rows = db.session.execute(
         select(User, func.coalesce(func.sum(LedgerEntry.amount_cents), 0))
         .join(Membership, Membership.user_id == User.id)
