@@ -387,10 +387,6 @@ def test_empty_and_huge_files(post, session, catalogue):
     assert _count(session, catalogue) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="webapp/web/filters.py still names units itself; it should call web/units.unit_label",
-)
 def test_import_new_units_are_named_on_the_catalogue_page(client, session, catalogue):
     factories.product(
         session, catalogue=catalogue, name="Fraises", unit="tray", quantity_per_unit=Decimal("0.5")

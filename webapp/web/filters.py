@@ -12,6 +12,7 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 
 from .once import form_key_field
+from .units import unit_label as _unit_label
 
 
 def _locale() -> str:
@@ -64,22 +65,6 @@ def method_label(method: str | None) -> str:
 def unit_label(unit: str, per_unit: Decimal | None = None, locale: str | None = None) -> str:
     """'kg', 'botte', 'pot de 0,5 kg'... in the request's language."""
     return _unit_label(unit, Decimal(per_unit or 1), locale or _locale())
-
-
-@lru_cache(maxsize=512)
-def _unit_label(unit: str, per_unit: Decimal, locale: str) -> str:
-    q = quantity(per_unit)
-    single = per_unit == 1
-    labels = {
-        "kg": _("kg"),
-        "g": _("g"),
-        "litre": _("litre") if single else _("bottle of %(q)s l", q=q),
-        "bunch": _("bunch"),
-        "dozen": _("dozen"),
-        "jar": _("jar") if single else _("jar of %(q)s kg", q=q),
-        "box": _("box") if single else _("box of %(q)s", q=q),
-    }
-    return labels.get(unit) or (_("piece") if single else _("piece of %(q)s kg", q=q))
 
 
 def photo_url(name: str, thumb: bool = False) -> str:
