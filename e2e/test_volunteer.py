@@ -1,10 +1,14 @@
 """A volunteer's tablet on distribution day: offline, reloads, restarts, outages, two tablets."""
 
+import json
 import sqlite3
 import tempfile
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
+
+from webapp.domain.money import line_total_cents
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, TABLET, Server, _free_port, login, service_worker
 
@@ -233,3 +237,92 @@ def test_background_sync_sends_the_outbox_with_the_page_closed(browser, base_url
         deadline -= 1
     assert len(stored_events(server, d)) == before + 3
     context.close()
+
+
+USED_BY_OTHER_TESTS = (1, 2, 3, 4, 5, 10, 11, 20, 25)
+
+
+def weighed_line(server, distribution_id) -> tuple[int, int, Decimal, int]:
+    """(basket number, line id, ordered quantity, unit price) of a weighed line in a basket
+    of several lines that no other test collects."""
+    with db(server) as conn:
+        number, line_id, quantity, price = conn.execute(
+            f"""SELECT b.number, l.id, CAST(l.quantity AS TEXT), l.unit_price_cents
+                FROM baskets b JOIN order_lines l ON l.basket_id = b.id
+                JOIN products p ON p.id = l.product_id
+                WHERE b.distribution_id = ? AND p.weighed AND l.quantity > 0
+                  AND b.number NOT IN {USED_BY_OTHER_TESTS}
+                  AND (SELECT count(*) FROM order_lines o
+                       WHERE o.basket_id = b.id AND o.quantity > 0) > 1
+                ORDER BY b.number DESC LIMIT 1""",
+            (distribution_id,),
+        ).fetchone()
+    return number, line_id, Decimal(quantity), price
+
+
+def euros(cents: int) -> str:
+    return f"{cents // 100},{cents % 100:02d}\u00a0€"
+
+
+def cents_of(text: str) -> int:
+    return int(text.replace("\u00a0", "").replace("\u202f", "").replace("€", "").replace(",", ""))
+
+
+def test_weighed_line_offline_sets_the_amount_due_at_once_then_syncs(tablet, server):
+    d = closed_distribution(server)
+    number, line_id, ordered, price = weighed_line(server, d)
+    weight = ordered + Decimal("0.25")
+    typed = f"{weight:.3f}".replace(".", ",")  # "1,750": what the scale says, French comma
+    page = tablet.new_page()
+    login(page, "volunteer@demo.test")
+    open_sheet(page, d)
+    tablet.set_offline(True)
+    page.locator("#search").fill(str(number))
+    row = page.locator(f'.basket-row:has(.basket-number:text-is("#{number}"))')
+    row.click()
+    due_before = cents_of(page.locator(".detail-money .due").inner_text())
+    due_after = due_before - line_total_cents(ordered, price) + line_total_cents(weight, price)
+    assert due_after > due_before
+    given = (due_after // 100 + 20) * 100  # a note that covers the new amount
+    page.locator("#cash-given").fill(str(given // 100))
+    expect(page.locator("#change")).to_contain_text(euros(given - due_before))
+    queued = pending(page)
+
+    weight_input = page.locator(f"#weight-{line_id}")
+    expect(weight_input).to_have_attribute("placeholder", str(ordered).replace(".", ","))
+    weight_input.fill(typed)
+    weight_input.press("Enter")
+
+    line = page.locator(f'.lines li[data-line="{line_id}"]')
+    expect(line.locator(".line-total")).to_have_text(euros(line_total_cents(weight, price)))
+    expect(line.locator(".line-weighed")).to_contain_text(f"pesé\u00a0: {typed}")
+    expect(page.locator(".detail-money .due")).to_have_text(euros(due_after))
+    expect(page.locator(".detail-money .remaining")).to_have_text(euros(due_after))
+    expect(page.locator("#pay-amount")).to_have_value(f"{due_after // 100},{due_after % 100:02d}")
+    expect(page.locator("#cash-given")).to_have_value(str(given // 100))
+    expect(page.locator("#change")).to_contain_text(euros(given - due_after))
+    expect(row.locator(".basket-due")).to_have_text(euros(due_after))
+    expect(page.locator(f"#weight-{line_id}")).to_have_value(typed)
+    assert pending(page) == queued + 1
+
+    # a bad weight is refused on the spot, nothing recorded
+    page.locator(f"#weight-{line_id}").fill("1,2,3")
+    page.locator(f"#weight-{line_id}").press("Enter")
+    expect(page.locator(f"#weight-{line_id}")).to_have_attribute("aria-invalid", "true")
+    assert pending(page) == queued + 1
+
+    tablet.set_offline(False)
+    wait_synced(page)
+    with db(server) as conn:
+        payloads = [
+            json.loads(p)
+            for (p,) in conn.execute(
+                "SELECT payload FROM sheet_events WHERE distribution_id = ? AND kind = 'pickup'",
+                (d,),
+            )
+        ]
+    assert {"state": "taken", "line_id": line_id, "quantity": f"{weight:.3f}"} in payloads
+    page.reload()  # from the server's snapshot and events: the same amount
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("#search").fill(str(number))
+    expect(row.locator(".basket-due")).to_have_text(euros(due_after))

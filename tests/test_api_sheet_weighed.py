@@ -1,6 +1,33 @@
-"""The sheet snapshot tells the tablet which lines are weighed, with plain decimal quantities."""
+"""The sheet snapshot tells the tablet which lines are weighed, with plain decimal quantities;
+the page gives the script the words for weighed lines in its language."""
+
+import json
+import re
 
 from . import factories
+
+
+def _day(session, now):
+    group = factories.group(session, now=now, payment_methods=["cash"])
+    factories.user(session, now=now, group=group, role="coordinator", email="c@example.test")
+    catalogue = factories.catalogue(session, group=group)
+    return factories.distribution(
+        session, group=group, now=now, state="closed", catalogues=[catalogue]
+    )
+
+
+def test_sheet_page_words_for_weighed_lines(client, auth, session, now):
+    d = _day(session, now)
+    auth.login("c@example.test")
+    page = client.get(f"/distributions/{d.id}/sheet", headers={"Accept-Language": "fr"})
+    words = json.loads(
+        re.search(r'<script type="application/json" id="i18n">(.*?)</script>', page.text, re.S)[1]
+    )
+    assert words["weight"] == "Poids"
+    assert words["weighed_as"] == "pesé\u00a0: %(quantity)s"  # the script fills it in
+    assert words["weighed_quantity"] == "Quantité pesée de %(product)s"
+    assert words["units"]["kg"] == "kg"
+    assert words["taken"] == "Pris"  # the view's words are all still there
 
 
 def test_snapshot_lines_say_weighed_and_write_quantities_plainly(client, auth, session, now):

@@ -5,8 +5,10 @@
   var body = document.body;
   var distributionId = Number(body.dataset.distributionId);
   var T = JSON.parse(document.getElementById("i18n").textContent);
-  var money = new Intl.NumberFormat(body.dataset.locale === "en" ? "en-GB" : "fr-FR", { style: "currency", currency: "EUR" });
-  var timeFmt = new Intl.DateTimeFormat(body.dataset.locale === "en" ? "en-GB" : "fr-FR", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  var locale = body.dataset.locale === "en" ? "en-GB" : "fr-FR";
+  var money = new Intl.NumberFormat(locale, { style: "currency", currency: "EUR" });
+  var timeFmt = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  var decimalSeparator = (1.5).toLocaleString(locale).charAt(1);
   var snap = null, outbox = [], rejected = [], states = {}, selected = null, pad = null;
   var syncing = false, lastError = null;
   var SYNC_EVERY_MS = 4000;
@@ -22,6 +24,9 @@
     return el;
   }
   function fmt(cents) { return money.format(cents / 100); }
+  // A decimal string ("1.25") as the page's language writes it ("1,25"), without float maths.
+  function qty(text) { return String(text).replace(".", decimalSeparator); }
+  function unit(line) { return (T.units && T.units[line.unit]) || line.unit || ""; }
   function t(key, vars) {
     var s = T[key] || key;
     Object.keys(vars || {}).forEach(function (k) { s = s.replace("%(" + k + ")s", vars[k]); });
@@ -42,9 +47,11 @@
   function basketById(id) { return baskets().find(function (b) { return b.id === id; }); }
   function lineIds(b) { return b.lines.map(function (l) { return l.id; }); }
   function paid(b) { return SheetState.paidCents(states[b.id]); }
+  // What the basket owes now: a weighed line costs what was weighed (sheet-state.js).
+  function due(b) { return SheetState.basketDueCents(states[b.id], b.lines); }
   function basketStatus(b) {
     var p = SheetState.progress(states[b.id], lineIds(b));
-    var unpaid = paid(b) < b.due_cents;
+    var unpaid = paid(b) < due(b);
     return { progress: p, unpaid: unpaid };
   }
 
@@ -114,7 +121,8 @@
   function stateKey(st) {
     if (!st) return "";
     return JSON.stringify([st.whole && st.whole.id, Object.keys(st.lines).map(function (k) { return st.lines[k].id; }),
-      Object.keys(st.payments), Object.keys(st.voided), st.signature && st.signature.id, st.notes.length]);
+      Object.keys(st.payments), Object.keys(st.voided), st.signature && st.signature.id, st.notes.length,
+      Object.keys(st.weighings || {}).map(function (k) { return st.weighings[k].id; })]);
   }
 
   function renderDuties() {
@@ -181,7 +189,7 @@
       }, [
         h("span", { class: "basket-number", text: "#" + b.number }),
         h("span", { class: "basket-name", text: b.member.sort_name || b.member.name }),
-        h("span", { class: "basket-due", text: fmt(b.due_cents) }),
+        h("span", { class: "basket-due", text: fmt(due(b)) }),
         h("span", { class: "basket-state", text: statusLabel(st) }),
       ])]));
     });
@@ -204,8 +212,11 @@
     var b = basketById(selected);
     var detail = document.getElementById("detail");
     if (!b) { detail.hidden = true; return; }
-    var state = states[b.id], paidCents = paid(b), remaining = Math.max(b.due_cents - paidCents, 0);
+    var state = states[b.id], dueCents = due(b), paidCents = paid(b), remaining = Math.max(dueCents - paidCents, 0);
     var strokes = pad && !pad.isEmpty() && pad.basketId === b.id ? pad.toData() : null;
+    // Cash already counted stays typed when the amount changes (a line re-weighed).
+    var givenBefore = detail.dataset.basket === String(b.id) ? document.getElementById("cash-given") : null;
+    detail.dataset.basket = String(b.id);
     detailKey = stateKey(state);
     detail.replaceChildren(
       h("div", { class: "detail-head" }, [
@@ -214,7 +225,7 @@
         h("button", { type: "button", class: "secondary outline close-detail", text: T.close, on: { click: function () { selected = null; detail.hidden = true; renderList(); } } }),
       ]),
       linesSection(b, state),
-      moneySection(b, state, paidCents, remaining),
+      moneySection(b, state, dueCents, paidCents, remaining, givenBefore ? givenBefore.value : ""),
       signatureSection(b, state),
       notesSection(b, state)
     );
@@ -225,15 +236,20 @@
   function linesSection(b, state) {
     var rows = b.lines.map(function (line) {
       var ls = SheetState.lineState(state, line.id);
-      return h("li", { class: "line line-" + ls.state + (line.available ? "" : " unavailable") }, [
-        h("span", { class: "line-name", text: line.quantity + " × " + line.product + (line.available ? "" : " (" + T.unavailable + ")") }),
-        h("span", { class: "line-total", text: fmt(line.total_cents) }),
+      var weighed = line.weighed ? SheetState.weighedQuantity(state, line.id) : null;
+      var ordered = qty(line.quantity) + (line.weighed ? "\u00a0" + unit(line) : "");
+      return h("li", { class: "line line-" + ls.state + (line.available ? "" : " unavailable") + (line.weighed ? " is-weighed" : ""), "data-line": line.id }, [
+        h("span", { class: "line-name" }, [
+          ordered + " × " + line.product + (line.available ? "" : " (" + T.unavailable + ")"),
+          weighed != null ? h("span", { class: "line-weighed", text: t("weighed_as", { quantity: qty(weighed) + "\u00a0" + unit(line) }) }) : null,
+        ]),
+        h("span", { class: "line-total", text: fmt(SheetState.lineDueCents(state, line)) }),
         h("span", { class: "line-actions" }, [
           h("button", { type: "button", class: ls.state === "taken" ? "" : "outline", "aria-pressed": String(ls.state === "taken"),
             text: T.taken, on: { click: function () { act("pickup", b.id, { state: "taken", line_id: line.id }); } } }),
           h("button", { type: "button", class: ls.state === "not_taken" ? "secondary" : "secondary outline", "aria-pressed": String(ls.state === "not_taken"),
             text: T.not_taken, on: { click: function () { act("pickup", b.id, { state: "not_taken", line_id: line.id }); } } }),
-          quantityControl(b, line, ls),
+          line.weighed ? weightControl(b, line, weighed) : quantityControl(b, line, ls),
         ]),
       ]);
     });
@@ -243,20 +259,46 @@
     ]);
   }
 
-  function quantityControl(b, line, ls) {
-    var input = h("input", { type: "text", inputmode: "decimal", class: "line-qty", value: ls.quantity != null ? ls.quantity : "",
-      placeholder: line.quantity, "aria-label": t("quantity_taken", { product: line.product }) });
+  // A typed quantity ("1,250", "1.25", "2") as a decimal string, or null when it is not one.
+  function readQuantity(text) {
+    var q = text.trim().replace(/\s/g, "").replace(",", ".");
+    if (!/^\d{1,4}(\.\d{1,3})?$/.test(q)) return null;
+    return q;
+  }
+
+  function quantityInput(attrs, onValue) {
+    var input = h("input", Object.assign({ type: "text", inputmode: "decimal", class: "line-qty", autocomplete: "off" }, attrs));
+    input.addEventListener("input", function () { input.removeAttribute("aria-invalid"); });
     input.addEventListener("change", function () {
-      var q = input.value.trim().replace(",", ".");
-      if (!/^\d+(\.\d{1,3})?$/.test(q)) { input.setAttribute("aria-invalid", "true"); return; }
-      act("pickup", b.id, { state: "partial", line_id: line.id, quantity: q });
+      var q = readQuantity(input.value);
+      if (q == null) { input.setAttribute("aria-invalid", "true"); return; }
+      onValue(q);
     });
     return input;
   }
 
-  function moneySection(b, state, paidCents, remaining) {
-    var amount = h("input", { type: "text", inputmode: "decimal", id: "pay-amount", value: (remaining / 100).toFixed(2).replace(".", ","), "aria-label": T.amount });
-    var given = h("input", { type: "text", inputmode: "decimal", id: "cash-given", placeholder: T.cash_given, "aria-label": T.cash_given });
+  function quantityControl(b, line, ls) {
+    return quantityInput({ value: ls.quantity != null ? qty(ls.quantity) : "", placeholder: qty(line.quantity),
+      "aria-label": t("quantity_taken", { product: line.product }) }, function (q) {
+      act("pickup", b.id, { state: "partial", line_id: line.id, quantity: q });
+    });
+  }
+
+  // Weighed on the day: the weight sets the line's amount, and the volunteer hands it over.
+  function weightControl(b, line, weighed) {
+    var id = "weight-" + line.id;
+    var input = quantityInput({ id: id, value: weighed != null ? qty(weighed) : "", placeholder: qty(line.quantity),
+      "aria-label": t("weighed_quantity", { product: line.product }) }, function (q) {
+      act("pickup", b.id, { state: "taken", line_id: line.id, quantity: q });
+    });
+    return h("span", { class: "weight" }, [
+      h("label", { for: id, class: "weight-label", text: T.weight }), input, h("span", { class: "weight-unit", text: unit(line) }),
+    ]);
+  }
+
+  function moneySection(b, state, dueCents, paidCents, remaining, givenText) {
+    var amount = h("input", { type: "text", inputmode: "decimal", id: "pay-amount", value: (remaining / 100).toFixed(2).replace(".", decimalSeparator), "aria-label": T.amount });
+    var given = h("input", { type: "text", inputmode: "decimal", id: "cash-given", value: givenText || null, placeholder: T.cash_given, "aria-label": T.cash_given });
     var change = h("output", { id: "change", for: "cash-given pay-amount" });
     function cents(input) {
       var v = input.value.trim().replace(/\s/g, "").replace(",", ".");
@@ -269,6 +311,7 @@
     }
     amount.addEventListener("input", showChange);
     given.addEventListener("input", showChange);
+    showChange();
     var methods = snap.data.distribution.payment_methods.map(function (m) {
       return h("button", { type: "button", class: "pay-button", "data-method": m, on: { click: function () {
         var c = cents(amount);
@@ -289,7 +332,7 @@
     });
     return h("section", { class: "detail-money", "aria-label": T.payment }, [
       h("dl", { class: "amounts" }, [
-        h("dt", { text: T.due }), h("dd", { class: "due", text: fmt(b.due_cents) }),
+        h("dt", { text: T.due }), h("dd", { class: "due", text: fmt(dueCents) }),
         h("dt", { text: T.paid }), h("dd", { class: "paid", text: fmt(paidCents) }),
         h("dt", { text: T.remaining }), h("dd", { class: remaining ? "remaining unpaid" : "remaining", text: fmt(remaining) }),
         h("dt", { text: T.balance }), h("dd", { class: b.balance_cents < 0 ? "negative" : "", text: fmt(b.balance_cents) }),
