@@ -12,8 +12,9 @@ from webapp.services.ledger import balance_cents
 
 
 @pytest.fixture
-def demo(session, now):
-    assert seed_demo(session, now=now) is True
+def demo(app, session, now):
+    with app.app_context():
+        assert seed_demo(session, now=now) is True
     session.commit()
     return session
 
@@ -77,3 +78,27 @@ def test_demo_has_duty_roles(demo):
     from webapp.models import DutyRole
 
     assert {r.name for r in demo.scalars(select(DutyRole))} == {"accueil", "caisse", "installation"}
+
+
+def test_the_validated_day_agrees_with_its_tablet_records(app, demo, now):
+    """What the validation page shows of last month is what the ledger holds."""
+    from webapp.models import LedgerEntry
+    from webapp.services import validation
+
+    d = next(x for x in demo.scalars(select(Distribution)) if x.status(now) == Status.VALIDATED)
+    with app.test_request_context():
+        checks = validation.review(demo, d)
+    assert checks and all(c.validated for c in checks)
+    assert sum(1 for c in checks if c.progress == "collected") > len(checks) / 2
+    debits = demo.scalar(
+        select(func.sum(LedgerEntry.amount_cents)).where(
+            LedgerEntry.distribution_id == d.id, LedgerEntry.kind == "order"
+        )
+    )
+    paid = demo.scalar(
+        select(func.sum(LedgerEntry.amount_cents)).where(
+            LedgerEntry.distribution_id == d.id, LedgerEntry.kind == "payment"
+        )
+    )
+    assert -debits == sum(c.due_cents for c in checks)
+    assert paid == sum(c.paid_cents for c in checks) > 0

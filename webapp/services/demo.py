@@ -22,7 +22,6 @@ from ..models import (
     DutyAssignment,
     DutyRole,
     Group,
-    LedgerEntry,
     OrderLine,
     Place,
     Producer,
@@ -73,8 +72,9 @@ def seed_demo(session: Session, *, now: datetime) -> bool:
     for key, distribution in distributions.items():
         if key != "scheduled":
             _orders(session, distribution, catalogues, members, rng, now)
-    _validate_demo(session, group, distributions["validated"], accounts["coordinator"], rng)
-    _tablet_records(session, group, distributions["distributed"], accounts["volunteer"], rng)
+    for key in ("validated", "distributed"):
+        _tablet_records(session, group, distributions[key], accounts["volunteer"], rng)
+    _validate_demo(session, group, distributions["validated"], accounts["coordinator"])
     for name, needed in (("accueil", 2), ("caisse", 1), ("installation", 2)):
         session.add(DutyRole(group_id=group.id, name=name, needed=needed))
     session.add(
@@ -231,7 +231,7 @@ def _orders(session, distribution, catalogues, members, rng, now) -> None:
 
 
 def _tablet_records(session, group, distribution, volunteer, rng) -> None:
-    """Yesterday's tablet: most baskets collected, paid and signed; a few to check."""
+    """A day's tablet: most baskets collected, paid and signed; a few to check."""
     import uuid
 
     baskets = session.scalars(
@@ -275,27 +275,18 @@ def _tablet_records(session, group, distribution, volunteer, rng) -> None:
     session.flush()
 
 
-def _validate_demo(session, group, distribution, coordinator, rng) -> None:
-    """Record last month's distribution as validated: debits and payments, a few gaps."""
-    at = distribution.ends_at + timedelta(hours=1)
-    baskets = session.scalars(select(Basket).where(Basket.distribution_id == distribution.id)).all()
-    for basket in baskets:
-        due = basket_total_cents(line.as_line() for line in basket.lines)
-        common = dict(
-            group_id=group.id,
-            user_id=basket.user_id,
-            distribution_id=distribution.id,
-            basket_id=basket.id,
-            created_by_id=coordinator.id,
-            created_at=at,
+def _validate_demo(session, group, distribution, coordinator) -> None:
+    """Validate last month's distribution from its tablet records, as a coordinator would:
+    the ledger's debits and payments come from what the sheet recorded."""
+    from flask_babel import force_locale
+
+    from .validation import validate
+
+    with force_locale("fr"):  # the audit trail's words, also from the shell (no request)
+        validate(
+            session,
+            distribution,
+            actor=coordinator,
+            now=distribution.ends_at + timedelta(hours=1),
+            confirm_gap=True,
         )
-        session.add(LedgerEntry(kind="order", amount_cents=-due, **common))
-        paid = due if rng.random() > 0.15 else due - rng.choice([100, 250, 500])
-        if paid > 0:
-            method = rng.choice(group.payment_methods[:3])
-            session.add(
-                LedgerEntry(kind="payment", amount_cents=paid, payment_method=method, **common)
-            )
-    distribution.validated_at = at
-    distribution.validated_by_id = coordinator.id
-    session.flush()
