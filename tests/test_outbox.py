@@ -242,6 +242,40 @@ def test_a_refused_recipient_is_given_up_at_once(app, session, now, day):
         server.close()
 
 
+def test_email_only_messages_skip_push_and_reach_people_without_an_account(
+    app, session, now, day, smtp, receiver
+):
+    subscribe(session, day["pushed"], receiver.url)
+    session.commit()
+    outbox.queue(
+        session,
+        kind="invite",
+        ref="i1",
+        title="Rejoignez",
+        body="b",
+        email="new@example.test",
+        channel="email",
+        now=now,
+    )
+    outbox.queue(
+        session,
+        kind="k",
+        ref="r",
+        title="t",
+        body="b",
+        user=day["pushed"],
+        channel="email",
+        now=now,
+    )
+    session.commit()
+    assert deliver_due(app, now=now) == {"email": 2}
+    assert receiver.received == []
+    assert sorted(m.rcpt_tos[0] for m in smtp.messages) == [
+        "new@example.test",
+        "pushed@example.test",
+    ]
+
+
 def test_running_the_sender_twice_sends_nothing_twice(
     app, session, auth, post, now, day, smtp, receiver
 ):

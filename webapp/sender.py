@@ -365,9 +365,9 @@ def deliver_due(
                         raise
                     if job is None:
                         break
-                    if job.subscriptions and ctx.vapid is None:
-                        ctx.vapid = vapid(app)
                     try:
+                        if job.subscriptions and ctx.vapid is None:
+                            ctx.vapid = vapid(app)
                         outcome = deliver(job, ctx)
                     except Exception as error:  # noqa: BLE001 - one message never stops the others
                         log.exception("outbox message %s could not be delivered", job.id)
