@@ -15,8 +15,7 @@ from webapp.models import DutyAssignment, DutyRole, NotificationLog, OutboxMessa
 from webapp.sender import deliver_due
 
 from . import factories
-from .conftest import refusal
-from .conftest import NOW, csrf_token
+from .conftest import NOW, csrf_token, refusal
 from .messaging import BrowserKeys, Receiver, Smtp, b64
 
 
