@@ -329,11 +329,7 @@ def undo(
                 note=_("Validation undone"),
             )
         )
-    session.execute(
-        update(Basket)
-        .where(Basket.id.in_(basket_ids))
-        .values(validated_at=None)
-    )
+    session.execute(update(Basket).where(Basket.id.in_(basket_ids)).values(validated_at=None))
     distribution.validated_at = None
     distribution.validated_by_id = None
     audit.record(
