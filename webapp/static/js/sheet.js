@@ -262,7 +262,8 @@
   // A typed quantity ("1,250", "1.25", "2") as a decimal string, or null when it is not one.
   function readQuantity(text) {
     var q = text.trim().replace(/\s/g, "").replace(",", ".");
-    if (!/^\d{1,4}(\.\d{1,3})?$/.test(q)) return null;
+    // the server refuses more than 9999 (domain/sheet.py): say so here, before recording
+    if (!/^\d{1,4}(\.\d{1,3})?$/.test(q) || Number(q) > 9999) return null;
     return q;
   }
 
