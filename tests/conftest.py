@@ -76,6 +76,7 @@ def app(database, tmp_path):
             "SERVER_NAME": "localhost",
             "FROZEN_NOW": NOW.isoformat(),
             "RATELIMIT_ENABLED": False,
+            "SENDER_WAKE_FILE": str(tmp_path / "outbox.wake"),
         }
     )
     yield app

@@ -2,7 +2,12 @@
 
 from .audit import AuditEntry, FormSubmission
 from .catalogues import UNITS, Catalogue, Place, Producer, Product
-from .distributions import Distribution, DutyAssignment, distribution_catalogues
+from .distributions import (
+    Distribution,
+    DistributionOffer,
+    DutyAssignment,
+    distribution_catalogues,
+)
 from .groups import PAYMENT_METHODS, CatalogueManager, Group, Invitation, Membership, User
 from .joining import JOIN_STATES, JoinRequest
 from .ledger import LedgerEntry
@@ -15,6 +20,7 @@ from .notifications import (
 )
 from .orders import Basket, OrderLine
 from .outbox import OutboxMessage
+from .security import RateLimitHit, UserToken
 from .sheet import SheetEvent, TabletLink
 
 __all__ = [
@@ -25,12 +31,15 @@ __all__ = [
     "Catalogue",
     "CatalogueManager",
     "Distribution",
+    "DistributionOffer",
     "DutyAssignment",
     "DutyRole",
     "DutyWithdrawal",
     "NotificationLog",
     "NotificationPreference",
     "PushSubscription",
+    "RateLimitHit",
+    "UserToken",
     "FormSubmission",
     "Group",
     "Invitation",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy import false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -63,6 +64,10 @@ class Catalogue(db.Model):
     kind: Mapped[str] = mapped_column(String(20), default="variable")
     description: Mapped[str] = mapped_column(Text, default="")
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The group lets the producer edit this catalogue's products, prices and stock.
+    producer_can_edit: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     producer: Mapped[Producer] = relationship()
     products: Mapped[list[Product]] = relationship(

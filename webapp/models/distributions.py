@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
+    Numeric,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -77,3 +80,20 @@ class DutyAssignment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class DistributionOffer(db.Model):
+    """A product's offer for one distribution: available or not, and its own stock
+    ("20 crottins this week"). Without a row, the product's own flags apply."""
+
+    __tablename__ = "distribution_offers"
+    __table_args__ = (CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),)
+
+    distribution_id: Mapped[int] = mapped_column(
+        ForeignKey("distributions.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    stock: Mapped[Decimal | None] = mapped_column(Numeric(10, 3))

@@ -47,6 +47,8 @@ class User(UserMixin, db.Model):
     phone: Mapped[str] = mapped_column(String(30), default="")
     locale: Mapped[str | None] = mapped_column(String(5))
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # Raised to end every session and remember-me cookie of this user at once.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
@@ -109,6 +111,8 @@ class Invitation(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # None when made from the shell (`flask create-group`): nobody in the group invited.
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # An invitation to a producer's account: accepting links the account to this producer.
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

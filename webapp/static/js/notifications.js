@@ -35,7 +35,8 @@
   });
   document.getElementById("push-test").addEventListener("click", async function () {
     var response = await fetch(state.dataset.testUrl, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf } });
-    var answer = response.ok ? await response.json() : { sent: 0 };
-    say(answer.sent ? "sent" : "failed");
+    // The message is queued and the sender delivers it at once (outbox).
+    var answer = response.ok ? await response.json() : { queued: 0 };
+    say(answer.queued ? "sent" : "failed");
   });
 })();
