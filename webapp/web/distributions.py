@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     g,
@@ -31,6 +28,9 @@ from ..services import ServiceError, planning, reports
 from ..services.catalogues import catalogues_of
 from ..services.notices import tell_cancelled, tell_removed
 from .access import coordinator_required, get_in_group_or_404
+from .csvs import cents as _cents
+from .csvs import csv_response as _csv
+from .csvs import qty as _qty
 
 bp = Blueprint("distributions", __name__)
 
@@ -215,24 +215,6 @@ def places():
     return render_template(
         "distributions/places.html", places=all_places, errors=errors, form=request.form
     ), 400 if errors else 200
-
-
-def _csv(rows: list[list], filename: str) -> Response:
-    out = io.StringIO()
-    # Spreadsheet programs in France expect semicolons; the BOM makes Excel read UTF-8.
-    writer = csv.writer(out, delimiter=";")
-    writer.writerows(rows)
-    response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def _cents(value: int) -> str:
-    return f"{value / 100:.2f}".replace(".", ",")
-
-
-def _qty(value) -> str:
-    return format(value.normalize(), "f").replace(".", ",")
 
 
 @bp.route("/distributions/<int:distribution_id>/orders")

@@ -13,7 +13,9 @@ from ..extensions import db
 from ..models import Catalogue, Distribution, Group, Producer
 from ..services import reports
 from .access import coordinator_required, get_in_group_or_404
-from .distributions import _cents, _csv, _qty
+from .csvs import cents as _cents
+from .csvs import csv_response as _csv
+from .csvs import qty as _qty
 
 bp = Blueprint("reports", __name__)
 

@@ -15,7 +15,8 @@ from ..services import ServiceError, audit
 from ..services import validation as svc
 from ..services.sheet import late_events
 from .access import coordinator_required, get_in_group_or_404, member_required
-from .distributions import _cents, _csv
+from .csvs import cents as _cents
+from .csvs import csv_response as _csv
 from .once import once
 
 bp = Blueprint("validation", __name__)
