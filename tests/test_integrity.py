@@ -269,3 +269,28 @@ def test_a_members_history_is_for_coordinators_of_the_group(client, auth, sessio
     auth.logout()
     auth.login("c@example.test")
     assert client.get(f"/members/{stranger.id}/history").status_code == 404
+
+
+def test_one_handler_answers_a_refusal_by_how_it_was_asked(client, auth, post, session, day):
+    """htmx gets a message fragment for #flashes (4xx), a plain form a flash and a 303 back
+    to its page, JSON the message; the transaction is rolled back in each case."""
+    auth.login("c@example.test")
+    base = f"/distributions/{day['d'].id}/validation"
+    data = {"amount": "0", "method": "cash"}
+    htmx = post(f"{base}/baskets/{day['b1'].id}/payment", data, headers={"HX-Request": "true"})
+    assert htmx.status_code == 400
+    assert htmx.headers["HX-Retarget"] == "#flashes"
+    assert 'class="flash flash-error"' in htmx.get_data(as_text=True)
+    plain = post(
+        f"{base}/baskets/{day['b1'].id}/payment",
+        data,
+        headers={"Referer": f"http://localhost{base}"},
+    )
+    assert plain.status_code == 303 and plain.headers["Location"] == base
+    assert plain.headers["X-Refused"] == "400"
+    foreign = post(
+        f"{base}/baskets/{day['b1'].id}/payment", data, headers={"Referer": "https://evil.test/x"}
+    )
+    assert foreign.headers["Location"] == "/"  # never back to another site
+    factories.fresh(session)
+    assert session.scalar(select(func.count()).select_from(SheetEvent)) == 0
