@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app webapp
 VENDOR := webapp/static/vendor
 
-.PHONY: setup run test test-fast test-e2e lint bench translations chromium pango clean
+.PHONY: setup run test test-js test-fast test-e2e lint bench translations chromium pango clean
 
 setup: $(BIN)/.installed $(VENDOR)/.copied translations-compiled
 
@@ -55,8 +55,12 @@ run: setup pango
 	$(FLASK) notify-loop & trap 'kill $$! 2>/dev/null' EXIT; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: setup chromium pango
+test: setup chromium pango test-js
 	$(BIN)/pytest -q
+
+# The sheet's JavaScript in Node's own test runner (merge vectors, state, outbox).
+test-js: node_modules/.package-lock.json
+	node --test js-tests/*.test.js
 
 test-fast: setup
 	$(BIN)/pytest -q tests
@@ -64,6 +68,7 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check webapp tests e2e
 	$(BIN)/ruff format --check webapp tests e2e
+	npx --no-install biome lint
 
 bench: setup
 	$(BIN)/python bench/run.py

@@ -1,8 +1,10 @@
 """The merge of tablet events, as tables: duplicates, out-of-order, ties, voids."""
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -261,3 +263,75 @@ def test_due_rounds_half_up_once_per_line(quantity, price, cents):
 def test_due_without_any_event_is_the_ordered_total():
     assert basket_due_cents(None, [CARROTS, BREAD]) == 1290
     assert basket_due_cents(None, []) == 0
+
+
+# The merge rules as data: tests/vectors/sheet/*.json are read here and by
+# js-tests/sheet-state.test.js (sheet-state.js in Node), so the server and the tablet
+# cannot disagree without one of the two suites failing.
+VECTORS = sorted((Path(__file__).parent / "vectors" / "sheet").glob("*.json"))
+
+
+def vector_outcome(doc: dict) -> dict:
+    """What the Python merge makes of a vector's events, in the vectors' own shape."""
+    now = datetime.fromisoformat(doc["now"].replace("Z", "+00:00"))
+    lines = {int(b): ls for b, ls in doc["lines"].items()}
+    ctx = Context({b: {ln["id"] for ln in ls} for b, ls in lines.items()}, PAYMENT_METHODS, now)
+    states = merge(parse_event(raw, ctx) for raw in doc["events"])
+    baskets, totals = {}, {"collected": 0, "due_cents": 0, "paid_cents": 0, "by_method": {}}
+    for basket_id, basket_lines in lines.items():
+        state = states.get(basket_id)
+        due_lines = [
+            DueLine(ln["id"], Decimal(ln["quantity"]), ln["unit_price_cents"], ln["weighed"])
+            for ln in basket_lines
+        ]
+        line_states = {}
+        for ln in basket_lines:
+            st, quantity = state.line_state(ln["id"]) if state else ("pending", None)
+            line_states[str(ln["id"])] = {
+                "state": st,
+                "quantity": None if quantity is None else str(quantity),
+            }
+        progress = basket_progress(state, [ln["id"] for ln in basket_lines])
+        due = basket_due_cents(state, due_lines)
+        paid = state.paid_cents() if state else 0
+        baskets[str(basket_id)] = {
+            "lines": line_states,
+            "progress": progress,
+            "weighed": {
+                str(line_id): str(state.weighed_quantity(line_id)) for line_id in state.weighings
+            }
+            if state
+            else {},
+            "due_cents": due,
+            "paid_cents": paid,
+            "payments": [p.id for p in state.live_payments()] if state else [],
+            "signature": state.signature.id if state and state.signature else None,
+            "notes": [n.payload["text"] for n in state.notes] if state else [],
+        }
+        totals["collected"] += progress == "collected"
+        totals["due_cents"] += due
+        totals["paid_cents"] += paid
+        for method, cents in (state.paid_by_method() if state else {}).items():
+            totals["by_method"][method] = totals["by_method"].get(method, 0) + cents
+    return {"baskets": baskets, "totals": totals}
+
+
+PAYMENT_METHODS = frozenset({"cash", "cheque", "card", "transfer", "balance"})
+
+
+def test_vectors_exist():
+    assert len(VECTORS) >= 7
+
+
+@pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
+def test_merge_vector(path):
+    doc = json.loads(path.read_text())
+    assert vector_outcome(doc) == doc["expected"]
+
+
+@pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
+def test_merge_vector_in_any_order(path):
+    """The same events reversed, and every event twice, give the same outcome."""
+    doc = json.loads(path.read_text())
+    doc["events"] = list(reversed(doc["events"])) + doc["events"]
+    assert vector_outcome(doc) == doc["expected"]

@@ -56,8 +56,8 @@
     sorted.forEach(function (e) {
       if (seen[e.id]) return;
       seen[e.id] = true;
-      var s = states[e.basket_id] || (states[e.basket_id] = emptyState());
-      apply(s, e);
+      if (!states[e.basket_id]) states[e.basket_id] = emptyState();
+      apply(states[e.basket_id], e);
     });
     Object.keys(states).forEach(function (k) {
       states[k].notes.sort(function (a, b) { return later(a, b) ? -1 : 1; });
@@ -148,4 +148,6 @@
     progress: progress, weighedQuantity: weighedQuantity, dueQuantity: dueQuantity,
     lineTotalCents: lineTotalCents, lineDueCents: lineDueCents, basketDueCents: basketDueCents,
   };
-})(typeof self !== "undefined" ? self : this);
+  // Node (the unit tests, tests/test_sheet_due_js.py) requires this file as a module.
+  if (typeof module === "object" && module.exports) module.exports = { SheetState: root.SheetState };
+})(typeof self !== "undefined" ? self : globalThis);
