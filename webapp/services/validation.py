@@ -217,18 +217,22 @@ def validate(
     if basket_id is None or not left:
         distribution.validated_at = now
         distribution.validated_by_id = actor.id
-    for check in checks:
-        audit.record(
-            session,
-            group_id=distribution.group_id,
-            actor=actor,
-            action="validate_basket" if basket_id is not None else "validate_day",
-            now=now,
-            distribution_id=distribution.id,
-            member_id=check.order.user.id,
-            target=_("Basket %(n)d", n=check.order.basket.number),
-            after={"due_cents": check.due_cents, "paid": check.paid_by_method},
-        )
+    paid = cash_up(checks)
+    audit.record(
+        session,
+        group_id=distribution.group_id,
+        actor=actor,
+        action="validate_basket" if basket_id is not None else "validate_day",
+        now=now,
+        distribution_id=distribution.id,
+        member_id=checks[0].order.user.id if basket_id is not None and checks else None,
+        target=(
+            _("Basket %(n)d", n=checks[0].order.basket.number)
+            if basket_id is not None and checks
+            else ngettext("%(num)d basket", "%(num)d baskets", len(checks))
+        ),
+        after={"due_cents": sum(c.due_cents for c in checks), "paid": paid},
+    )
     session.flush()
     return len(checks)
 

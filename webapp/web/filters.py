@@ -50,6 +50,44 @@ def _quantity(value: Decimal, locale: str) -> str:
     return format_decimal(value, format="#,##0.###", locale=locale)
 
 
+def audit_values(values: dict | None) -> str:
+    """What an audit entry recorded, in words: "Quantité 1 · Prix 4,50 €"."""
+    if not values:
+        return ""
+    names = {
+        "quantity": _("Quantity"),
+        "unit_price_cents": _("Price"),
+        "amount_cents": _("Amount"),
+        "due_cents": _("Due"),
+        "paid": _("Paid"),
+        "note": _("Note"),
+        "entries": _("Entries"),
+        "members_told": _("Members told"),
+        "state": _("State"),
+        "method": _("Payment method"),
+    }
+    parts = []
+    for key, value in values.items():
+        if key in ("cash", "cheque", "card", "transfer", "balance"):
+            parts.append(f"{method_label(key)} {money(value) if value is not None else '—'}")
+        elif key == "paid" and isinstance(value, dict):
+            paid = ", ".join(f"{method_label(m)} {money(v)}" for m, v in value.items())
+            parts.append(f"{names['paid']} {paid or money(0)}")
+        elif key.endswith("_cents") and isinstance(value, int):
+            parts.append(f"{names.get(key, key)} {money(value)}")
+        elif key == "quantity":
+            parts.append(f"{names['quantity']} {quantity(Decimal(str(value)))}")
+        elif key == "method":
+            parts.append(method_label(value))
+        elif key == "state":
+            parts.append(
+                {"not_taken": _("Not collected"), "taken": _("Collected")}.get(value, value)
+            )
+        else:
+            parts.append(f"{names.get(key, key)} {value}")
+    return " · ".join(parts)
+
+
 def method_label(method: str | None) -> str:
     """A payment method's name in the reader's language (codes never reach a person)."""
     names = {
@@ -100,6 +138,7 @@ def register(app: Flask) -> None:
         signin_lines=signin_lines,
         form_key_field=form_key_field,
         method_label=method_label,
+        audit_values=audit_values,
     )
 
 
