@@ -4,6 +4,7 @@ import json
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -305,7 +306,14 @@ def test_sheet_page_and_pwa_files(client, auth, day):
     assert 'id="sync-status"' in page and "/manifest.webmanifest" in page
     sw = client.get("/sw.js")
     assert sw.status_code == 200 and sw.mimetype == "text/javascript"
-    assert "/static/js/sheet.js?v=" in sw.get_data(as_text=True)
+    assert sw.headers["Service-Worker-Allowed"] == "/"
+    # a plain file: no template syntax, what it needs comes from the manifest
+    text = sw.get_data(as_text=True)
+    assert "{{" not in text and "/sw-manifest.json" in text
+    assert text == (Path(__file__).parent.parent / "webapp/static/sw.js").read_text()
+    sw_manifest = client.get("/sw-manifest.json").get_json()
+    assert any(a.startswith("/static/js/sheet.js?v=") for a in sw_manifest["assets"])
+    assert sw_manifest["version"] and sw_manifest["offline"] == "/offline"
     manifest = client.get("/manifest.webmanifest").get_json()
     assert manifest["display"] == "standalone" and manifest["start_url"] and manifest["icons"]
 
@@ -339,3 +347,137 @@ def test_tablet_page_title_is_plain_text(client, auth, day):
     html = client.get(f"/distributions/{day['d'].id}/tablet").get_data(as_text=True)
     title = html.split("<title>")[1].split("</title>")[0]
     assert "<" not in title and "Lien tablette" in title
+
+
+def test_tablet_link_works_from_the_close_of_orders_not_its_creation(
+    app, client, session, now, day
+):
+    day["d"].orders_close_at = now + timedelta(hours=2)
+    session.commit()
+    url, _ = _tablet_url(app, session, day, now)
+    response = client.get(url)
+    assert response.status_code == 403
+    assert "clôture des commandes" in response.get_data(as_text=True)
+    # a link opened before (session kept) does not open the sheet either
+    assert client.get(f"/api/distributions/{day['d'].id}/sheet").status_code == 401
+    day["d"].orders_close_at = now - timedelta(minutes=1)
+    session.commit()
+    assert client.get(url).status_code == 302
+    assert client.get(f"/api/distributions/{day['d'].id}/sheet").status_code == 200
+
+
+def test_a_revoked_link_closes_the_api_at_once(app, client, session, now, day):
+    url, link = _tablet_url(app, session, day, now)
+    client.get(url)
+    assert client.get(f"/api/distributions/{day['d'].id}/sheet").status_code == 200
+    link.revoked_at = now
+    session.commit()
+    # the tablet's page reads 401 as "access lost" and removes its copy (sheet.js)
+    assert client.get(f"/api/distributions/{day['d'].id}/sheet").status_code == 401
+
+
+def test_snapshot_says_until_when_the_tablet_keeps_it(client, auth, day):
+    auth.login("c@example.test")
+    data = client.get(f"/api/distributions/{day['d'].id}/sheet").get_json()
+    keep_until = data["distribution"]["keep_until"]
+    assert keep_until.endswith("Z") and keep_until > data["distribution"]["ends_at"]
+
+
+def _post_raw(client, d, data: bytes, headers=None):
+    return client.post(
+        f"/api/distributions/{d.id}/events",
+        data=data,
+        content_type="application/json",
+        headers={"X-CSRFToken": csrf_token(client), **(headers or {})},
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 100_000, "json_too_deep"),
+        (b'{"a":' * 5000 + b"1" + b"}" * 5000, "json_too_deep"),
+        (b'{"device_id": "a", "events": [], "cursor": NaN}', "body_is_not_json"),
+        (b'{"device_id": "a", "events": [' + b"1," * 10 + b"]}", "body_is_not_json"),
+    ],
+)
+def test_deep_or_broken_json_is_refused_before_parsing(client, auth, day, body, reason):
+    auth.login("c@example.test")
+    response = _post_raw(client, day["d"], body)
+    assert response.status_code == 400 and response.get_json()["error"] == reason
+
+
+def test_brackets_inside_strings_do_not_count_as_depth(client, auth, session, day):
+    auth.login("c@example.test")
+    note = event(day["basket"].id, "note", {"text": '[[[[{{{{[[[[{{{{ \\" [[[[ }}}}'})
+    response = send(client, day["d"], [note])
+    assert response.status_code == 200
+    assert response.get_json()["results"][0]["status"] == "accepted"
+
+
+def test_a_body_too_large_is_refused_before_reading(client, auth, session, day):
+    from webapp.web.sheet import MAX_SYNC_BODY
+
+    auth.login("c@example.test")
+    before = stored(session)
+    padding = "x" * (MAX_SYNC_BODY + 10)
+    body = json.dumps({"device_id": "a", "events": [], "pad": padding}).encode()
+    response = _post_raw(client, day["d"], body)
+    assert response.status_code == 413 and response.get_json()["error"] == "body_too_large"
+    assert stored(session) == before
+
+
+def test_signatures_per_basket_are_capped_with_a_reason(client, auth, session, day, monkeypatch):
+    from webapp.services import sheet as sheet_service
+
+    monkeypatch.setattr(sheet_service, "MAX_SIGNATURES_PER_BASKET", 3)
+    auth.login("c@example.test")
+    basket = day["basket"].id
+    first = [event(basket, "signature", {"svg_path": f"M{i} 0 L1 1"}) for i in range(2)]
+    assert [r["status"] for r in send(client, day["d"], first).get_json()["results"]] == [
+        "accepted",
+        "accepted",
+    ]
+    more = [event(basket, "signature", {"svg_path": f"M{i} 2 L1 1"}) for i in range(2)]
+    results = send(client, day["d"], [*more, first[0]]).get_json()["results"]
+    assert [(r["status"], r.get("reason")) for r in results] == [
+        ("accepted", None),
+        ("rejected", "too_many_signatures"),
+        ("duplicate", None),  # a replay is never refused by the cap
+    ]
+    assert stored(session) == 3
+
+
+def test_events_per_distribution_are_capped_in_count_and_size(
+    client, auth, session, day, monkeypatch
+):
+    from webapp.services import sheet as sheet_service
+
+    auth.login("c@example.test")
+    basket = day["basket"].id
+    monkeypatch.setattr(sheet_service, "MAX_EVENTS_PER_DISTRIBUTION", 3)
+    results = send(client, day["d"], [event(basket) for _ in range(4)]).get_json()["results"]
+    assert [r.get("reason") for r in results] == [None, None, None, "too_many_events"]
+    monkeypatch.setattr(sheet_service, "MAX_EVENTS_PER_DISTRIBUTION", 100)
+    monkeypatch.setattr(sheet_service, "MAX_BYTES_PER_DISTRIBUTION", 200)
+    big = event(basket, "note", {"text": "x" * 300})
+    results = send(client, day["d"], [big, event(basket)]).get_json()["results"]
+    assert [r.get("reason") for r in results] == ["distribution_storage_full", None]
+    assert stored(session) == 4
+
+
+def test_the_sheet_strings_come_from_one_place(client, auth, day):
+    auth.login("c@example.test")
+    html = client.get(f"/distributions/{day['d'].id}/sheet").get_data(as_text=True)
+    i18n = json.loads(html.split('<script type="application/json" id="i18n">')[1].split("<")[0])
+    assert i18n["formats"] == {"locale": "fr-FR", "decimal": ",", "currency": "EUR"}
+    assert i18n["units"]["kg"] == "kg" and i18n["units"]["bunch"] == "botte"
+    assert i18n["methods"]["cheque"] == "Chèque"
+    assert i18n["strings"]["sync_refused"] == "synchro refusée : %(reason)s"
+    assert i18n["strings"]["weighed_as"].endswith("%(quantity)s")
+
+
+def test_signing_out_says_how_many_records_wait(client):
+    message = client.get("/sheet/waiting?n=3").get_json()["message"]
+    assert message.startswith("3 saisies") and "Se déconnecter" in message
+    assert client.get("/sheet/waiting?n=abc").get_json()["message"].startswith("0")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -21,9 +22,16 @@ from ..models import (
     SheetEvent,
     User,
 )
+from .offers import unavailable_ids
 from .orders import summarise
+from .tablets import end_of_day
 
 MAX_BATCH = 1000
+# What one distribution may store (issue 11): a generous day is a few thousand events of
+# a few hundred bytes; signatures are the large ones (domain/sheet.py MAX_SIGNATURE each).
+MAX_EVENTS_PER_DISTRIBUTION = 20_000
+MAX_BYTES_PER_DISTRIBUTION = 20_000_000
+MAX_SIGNATURES_PER_BASKET = 10
 
 
 def _baskets(session: Session, distribution: Distribution) -> list[Basket]:
@@ -58,6 +66,7 @@ def snapshot(session: Session, distribution: Distribution, group: Group, *, now:
     """Everything the tablet needs to work offline (DESIGN.md's JSON contract)."""
     baskets = [b for b in _baskets(session, distribution) if any(ln.quantity > 0 for ln in b.lines)]
     balance = balances(session, group.id, [b.user_id for b in baskets])
+    unavailable = unavailable_ids(session, distribution) if baskets else set()
     events = session.scalars(
         select(SheetEvent)
         .where(SheetEvent.distribution_id == distribution.id)
@@ -71,8 +80,10 @@ def snapshot(session: Session, distribution: Distribution, group: Group, *, now:
             "status": distribution.status(now).value,
             "payment_methods": list(group.payment_methods),
             "place": distribution.place.name,
+            # the tablet removes its copy (names, phones, amounts) after this moment
+            "keep_until": _iso(end_of_day(distribution, group)),
         },
-        "baskets": [_basket_json(b, balance.get(b.user_id, 0)) for b in baskets],
+        "baskets": [_basket_json(b, balance.get(b.user_id, 0), unavailable) for b in baskets],
         "events": [e.as_json() for e in events],
         "cursor": str(events[-1].seq if events else 0),
         "duties": [
@@ -91,7 +102,9 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _basket_json(basket: Basket, balance_cents: int) -> dict:
+def _basket_json(basket: Basket, balance_cents: int, unavailable: set[int]) -> dict:
+    """One basket for the tablet; `unavailable`: ids of the products not available at this
+    distribution (its own offer), shown in red."""
     summary = summarise(basket)
     user: User = basket.user
     return {
@@ -112,7 +125,7 @@ def _basket_json(basket: Basket, balance_cents: int) -> dict:
                 "quantity": format(line.quantity.normalize(), "f"),
                 "unit_price_cents": line.unit_price_cents,
                 "total_cents": line.total_cents,
-                "available": bool(line.product.active),
+                "available": line.product_id not in unavailable,
                 "weighed": bool(line.product.weighed),
             }
             for line in summary.lines
@@ -193,6 +206,7 @@ def record_events(
             continue
         results.append({"id": event.id, "status": "accepted"})
         fresh.append(event)
+    fresh = _within_limits(session, distribution, fresh, results)
     stored = _insert(
         session, distribution, fresh, late=late, user=user, tablet_link_id=tablet_link_id, now=now
     )
@@ -218,6 +232,63 @@ def record_events(
         or 0
     )
     return SyncResult(results, [e.as_json() for e in others], str(last))
+
+
+def _within_limits(
+    session: Session, distribution: Distribution, fresh: list[Event], results: list[dict]
+) -> list[Event]:
+    """The events that fit in what the distribution may store; the others are refused in
+    `results` with a reason each. Events already stored (replays) always pass: they are
+    answered 'duplicate' and cost nothing."""
+    if not fresh:
+        return fresh
+    ids = {e.id for e in fresh}
+    known = set(session.scalars(select(SheetEvent.id).where(SheetEvent.id.in_(ids))))
+    count, size = session.execute(
+        select(
+            func.count(SheetEvent.id),
+            func.coalesce(func.sum(func.length(cast(SheetEvent.payload, Text))), 0),
+        ).where(SheetEvent.distribution_id == distribution.id)
+    ).one()
+    signatures = dict(
+        session.execute(
+            select(SheetEvent.basket_id, func.count(SheetEvent.id))
+            .where(
+                SheetEvent.distribution_id == distribution.id,
+                SheetEvent.kind == "signature",
+                SheetEvent.basket_id.in_({e.basket_id for e in fresh if e.kind == "signature"}),
+            )
+            .group_by(SheetEvent.basket_id)
+        ).all()
+    )
+    refused: dict[str, str] = {}
+    kept, counted = [], set(known)
+    for event in fresh:
+        if event.id in counted:
+            kept.append(event)
+            continue
+        bytes_ = len(json.dumps(event.payload))
+        reason = None
+        if count + 1 > MAX_EVENTS_PER_DISTRIBUTION:
+            reason = "too_many_events"
+        elif size + bytes_ > MAX_BYTES_PER_DISTRIBUTION:
+            reason = "distribution_storage_full"
+        elif event.kind == "signature" and (
+            signatures.get(event.basket_id, 0) + 1 > MAX_SIGNATURES_PER_BASKET
+        ):
+            reason = "too_many_signatures"
+        if reason:
+            refused[event.id] = reason
+            continue
+        counted.add(event.id)
+        count, size = count + 1, size + bytes_
+        if event.kind == "signature":
+            signatures[event.basket_id] = signatures.get(event.basket_id, 0) + 1
+        kept.append(event)
+    for result in results:
+        if result["status"] == "accepted" and result["id"] in refused:
+            result["status"], result["reason"] = "rejected", refused[result["id"]]
+    return kept
 
 
 def _lines_by_basket(session: Session, distribution: Distribution) -> dict[int, set[int]]:

@@ -82,7 +82,8 @@ class LinkInvalid(Exception):
 
 
 def check_link(session: Session, secret: str, token: str, *, now: datetime) -> TabletLink:
-    """Return the live link a token names, or raise LinkInvalid('forged'|'revoked'|'expired')."""
+    """Return the live link a token names, or raise
+    LinkInvalid('forged'|'revoked'|'expired'|'not_yet')."""
     try:
         data = URLSafeSerializer(secret, salt=SALT).loads(token)
     except BadSignature as error:
@@ -94,4 +95,12 @@ def check_link(session: Session, secret: str, token: str, *, now: datetime) -> T
         raise LinkInvalid("revoked")
     if link.expires_at <= now:
         raise LinkInvalid("expired")
+    if not link_open(session.get(Distribution, link.distribution_id), now=now):
+        raise LinkInvalid("not_yet")
     return link
+
+
+def link_open(distribution: Distribution | None, *, now: datetime) -> bool:
+    """A tablet link opens the sheet from the close of orders, as volunteers on duty do:
+    before, the baskets can still change and nobody needs names and phones on a tablet."""
+    return distribution is not None and distribution.orders_close_at <= now

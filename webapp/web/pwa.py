@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, Response, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    render_template,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from .assets import asset_url
@@ -21,6 +29,7 @@ SHEET_ASSETS = [
     "vendor/idb.umd.js",
     "vendor/signature_pad.umd.min.js",
     "js/sheet-state.js",
+    "js/sheet-model.js",
     "js/sheet-store.js",
     "js/sheet.js",
     "vendor/htmx.min.js",
@@ -30,21 +39,29 @@ SHEET_ASSETS = [
 
 @bp.route("/sw.js")
 def service_worker():
-    assets = [asset_url(name) for name in SHEET_ASSETS]
-    offline = url_for("pwa.offline")
-    # The version changes whenever an asset changes, so browsers install the new worker.
-    version = hashlib.sha256("|".join(assets).encode()).hexdigest()[:12]
-    body = render_template(
-        "pwa/sw.js",
-        assets=assets,
-        offline=offline,
-        version=version,
-        idb=asset_url("vendor/idb.umd.js"),
-        store=asset_url("js/sheet-store.js"),
+    """The worker is a plain file (static/sw.js); served from the root, its scope is the
+    whole site. What it needs from the server comes from /sw-manifest.json."""
+    response = send_from_directory(
+        current_app.static_folder, "sw.js", mimetype="text/javascript", max_age=0
     )
-    response = Response(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.route("/sw-manifest.json")
+def service_worker_manifest():
+    """What the worker precaches (hashed URLs), its version, and the offline page."""
+    assets = [asset_url(name) for name in SHEET_ASSETS]
+    # The version changes whenever an asset changes: the worker then precaches again.
+    version = hashlib.sha256("|".join(assets).encode()).hexdigest()[:12]
+    response = jsonify(
+        version=version,
+        assets=assets,
+        offline=url_for("pwa.offline"),
+        icon=asset_url("icons/icon.svg"),
+    )
+    response.headers["Cache-Control"] = "no-cache"
     return response
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
+from decimal import Decimal
+
 import segno
+from babel.numbers import get_decimal_symbol
 from flask import (
     Blueprint,
     abort,
@@ -15,13 +20,14 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
 from .. import clock
 from ..extensions import db
-from ..models import Distribution, Group, TabletLink
+from ..models import UNITS, Distribution, Group, TabletLink
 from ..services import tablets
 from ..services.sheet import (
     MAX_BATCH,
@@ -32,6 +38,7 @@ from ..services.sheet import (
     snapshot,
 )
 from .access import coordinator_required, get_in_group_or_404
+from .units import unit_label
 
 bp = Blueprint("sheet", __name__)
 
@@ -54,6 +61,7 @@ def _tablet_link_id(distribution: Distribution) -> int | None:
         and link.distribution_id == distribution.id
         and not link.revoked_at
         and link.expires_at > now
+        and tablets.link_open(distribution, now=now)
     ):
         return link.id
     return None
@@ -91,13 +99,53 @@ def page(distribution_id: int):
         "sheet/sheet.html",
         distribution=access.distribution,
         group=access.group,
-        sheet_i18n=_sheet_strings(),
+        sheet_i18n=sheet_i18n(),
     )
+
+
+# The locale tag the browser's Intl formats money and times with, per page language.
+INTL_LOCALES = {"fr": "fr-FR", "en": "en-GB"}
+
+
+def sheet_i18n() -> dict:
+    """Everything the sheet's script writes, in the page's language, from here only: its
+    words, the units' names (web/units.py), payment methods, why a sync was refused, and
+    the locale's number format (Babel, as the server's own pages write numbers)."""
+    locale = get_locale()
+    code = locale.language if locale else "fr"
+    return {
+        "formats": {
+            "locale": INTL_LOCALES.get(code, "fr-FR"),
+            "decimal": get_decimal_symbol(locale or "fr"),
+            "currency": "EUR",
+        },
+        "strings": _sheet_strings(),
+        "units": {unit: unit_label(unit, Decimal(1), str(locale or "fr")) for unit in UNITS},
+        "methods": {
+            "cash": _("Cash"),
+            "cheque": _("Cheque"),
+            "card": _("Card"),
+            "transfer": _("Transfer"),
+            "balance": _("From balance"),
+        },
+        "reasons": {
+            "orders_still_open": _("orders are still open"),
+            "cancelled": _("this distribution was cancelled"),
+            "body_too_large": _("too much sent at once"),
+            "batch_too_large": _("too much sent at once"),
+        },
+    }
 
 
 def _sheet_strings() -> dict:
     """The words the sheet's script shows, in the page's language."""
+    # Placeholders the script fills in are passed through as themselves.
     return {
+        "weight": _("Weight"),
+        "weighed_as": _("weighed: %(quantity)s", quantity="%(quantity)s"),
+        "weighed_quantity": _("Weighed quantity of %(product)s", product="%(product)s"),
+        "sync_refused": _("sync refused: %(reason)s", reason="%(reason)s"),
+        "copy_removed": _("the sheet was removed from this tablet"),
         "online": _("Online"),
         "offline": _("Offline: your work is kept on this tablet"),
         "pending": _("%(n)s waiting to be sent"),
@@ -140,14 +188,22 @@ def _sheet_strings() -> dict:
         "add_note": _("Add the note"),
         "note_placeholder": _("e.g. refund 2 € next week"),
         "on_duty": _("On duty:"),
-        "methods": {
-            "cash": _("Cash"),
-            "cheque": _("Cheque"),
-            "card": _("Card"),
-            "transfer": _("Transfer"),
-            "balance": _("From balance"),
-        },
     }
+
+
+@bp.route("/sheet/waiting")
+def waiting_message():
+    """What signing out says when a tablet could not send everything (app.js asks)."""
+    count = request.args.get("n", "")
+    n = int(count) if count.isdigit() and len(count) < 7 else 0
+    message = ngettext(
+        "%(num)d record from the sheet is not sent yet: it stays on this tablet and leaves "
+        "the next time the sheet opens with network. Sign out again to leave anyway.",
+        "%(num)d records from the sheet are not sent yet: they stay on this tablet and leave "
+        "the next time the sheet opens with network. Sign out again to leave anyway.",
+        n,
+    )
+    return jsonify(message=message)
 
 
 @bp.route("/api/distributions/<int:distribution_id>/sheet")
@@ -163,10 +219,50 @@ def _bad(reason: str, status: int = 400):
     return jsonify(error=reason), status
 
 
+# The sync API reads at most this much, and JSON at most this deep, before parsing: a
+# tablet sends batches of at most 512 kB (sheet-store.js) four levels deep.
+MAX_SYNC_BODY = 2 * 1024 * 1024
+MAX_JSON_DEPTH = 8
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_too_deep(data: bytes, limit: int) -> bool:
+    """Whether JSON text nests arrays and objects deeper than `limit` (strings skipped),
+    checked without parsing it; stops at the first level too deep."""
+    depth = 0
+    for byte in _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS):
+        depth += 1 if byte in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _read_json_body(limit: int = MAX_SYNC_BODY, depth: int = MAX_JSON_DEPTH):
+    """The request's JSON body, or (reason, status) when it is refused before parsing."""
+    if request.content_length is not None and request.content_length > limit:
+        return None, ("body_too_large", 413)
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        return None, ("body_too_large", 413)
+    if json_too_deep(data, depth):
+        return None, ("json_too_deep", 400)
+    try:
+        return json.loads(data, parse_constant=_no_constant), None
+    except (ValueError, RecursionError):
+        return None, ("body_is_not_json", 400)
+
+
+def _no_constant(name: str):
+    raise ValueError(name)
+
+
 @bp.route("/api/distributions/<int:distribution_id>/events", methods=["POST"])
 def api_events(distribution_id: int):
     access = sheet_access(distribution_id, api=True)
-    body = request.get_json(silent=True)
+    body, refused = _read_json_body()
+    if refused:
+        return _bad(*refused)
     if not isinstance(body, dict):
         return _bad("body_is_not_a_json_object")
     device_id, events = body.get("device_id"), body.get("events")

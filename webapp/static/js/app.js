@@ -38,3 +38,64 @@ document.addEventListener("change", function (event) {
     }
   }
 });
+
+// Signing out removes the distribution sheets this browser keeps for offline use (names,
+// phones, amounts): the service worker sends what waits first (sheet-store.js signOut).
+// Records it could not send stay on the device: the page says how many, and a second
+// "Log out" leaves anyway (they leave the next time the sheet opens with network).
+(function () {
+  "use strict";
+  var WAIT_MS = 10000;
+
+  function cleanUp() {
+    if (!("serviceWorker" in navigator)) return Promise.resolve({ pending: 0 });
+    return navigator.serviceWorker.getRegistration("/").then(function (reg) {
+      if (!reg || !reg.active) return { pending: 0 };
+      return new Promise(function (resolve, reject) {
+        var channel = new MessageChannel();
+        var timer = setTimeout(function () { reject(new Error("the service worker did not answer")); }, WAIT_MS);
+        channel.port1.onmessage = function (event) {
+          clearTimeout(timer);
+          if (event.data && event.data.error) reject(new Error(event.data.error));
+          else resolve(event.data);
+        };
+        reg.active.postMessage({ type: "sheet-sign-out" }, [channel.port2]);
+      });
+    });
+  }
+
+  function say(pending) {
+    var where = document.getElementById("flashes");
+    return fetch("/sheet/waiting?n=" + pending, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (answer) { return answer.message; }, function () { return "⚠ " + pending; })
+      .then(function (text) {
+        var p = document.createElement("p");
+        p.className = "flash flash-warning sheet-waiting";
+        p.dataset.pending = String(pending);
+        p.textContent = text;
+        if (where) where.replaceChildren(p);
+      });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || new URL(form.action, location.href).pathname !== "/logout") return;
+    if (form.dataset.sheetsChecked === "done") return; // the native submit below
+    event.preventDefault();
+    event.stopPropagation();
+    var warned = form.dataset.sheetsChecked === "warned";
+    cleanUp().then(function (result) {
+      if (result.pending && !warned) {
+        form.dataset.sheetsChecked = "warned";
+        return say(result.pending);
+      }
+      form.dataset.sheetsChecked = "done";
+      form.submit();
+    }, function (error) {
+      console.error("Sign-out clean-up", error);
+      form.dataset.sheetsChecked = "done";
+      form.submit();
+    });
+  }, true);
+})();

@@ -18,6 +18,9 @@
       syncing: false,
       error: null, // the last sync's failure: { kind: "network"|"access"|"refused"|"bug", reason }
       wiped: false, // the tablet's copy was removed (access ended, end of the day)
+      dataKey: "",
+      drawn: { list: null, totals: null, detail: null }, // what the screen shows now
+      pad: null, // the signature pad of the open basket
     };
   }
 
@@ -25,9 +28,12 @@
   function withStore(state, snapshot, outbox, rejected) {
     var events = snapshot && snapshot.events ? snapshot.events : [];
     events = events.concat(outbox.map(function (i) { return i.event; }));
+    // what the list and the totals are drawn from: they are drawn again only when it changes
+    var dataKey = [snapshot ? snapshot.loaded_at : "", snapshot ? snapshot.cursor : "", events.length,
+      outbox.length, rejected.length, snapshot && snapshot.wiped ? "wiped" : ""].join("|");
     return Object.assign({}, state, {
       snapshot: snapshot || null, outbox: outbox, rejected: rejected,
-      merged: SheetState.merge(events),
+      merged: SheetState.merge(events), dataKey: dataKey, wiped: !!(snapshot && snapshot.wiped),
     });
   }
 

@@ -64,7 +64,7 @@
     var record = {
       distribution_id: distributionId, data: data, events: data.events, cursor: data.cursor,
       csrf: urls.csrf, events_url: urls.events_url, page_url: urls.page_url || null,
-      synced_at: new Date().toISOString(),
+      synced_at: new Date().toISOString(), loaded_at: new Date().toISOString(),
     };
     await db.put("snapshots", record);
     return record;
