@@ -239,7 +239,7 @@ def test_background_sync_sends_the_outbox_with_the_page_closed(browser, base_url
     context.close()
 
 
-USED_BY_OTHER_TESTS = (1, 2, 3, 4, 5, 10, 11, 20, 25)
+USED_BY_OTHER_TESTS = (1, 2, 3, 4, 5, 10, 11, 12, 13, 15, 16, 20, 25)
 
 
 def weighed_line(server, distribution_id) -> tuple[int, int, Decimal, int]:
@@ -326,3 +326,131 @@ def test_weighed_line_offline_sets_the_amount_due_at_once_then_syncs(tablet, ser
     page.wait_for_selector("body[data-ready=true]")
     page.locator("#search").fill(str(number))
     expect(row.locator(".basket-due")).to_have_text(euros(due_after))
+
+
+OPEN = (
+    "SELECT id FROM distributions WHERE orders_open_at < datetime('now') "
+    "AND orders_close_at > datetime('now')"
+)
+
+# What this browser keeps of a sheet, read from a page of the same origin.
+DEVICE_COPY = """async (id) => {
+  const db = await new Promise((resolve, reject) => {
+    const r = indexedDB.open("court-circuit-sheet");
+    r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error);
+  });
+  const all = (store) => new Promise((resolve) => {
+    const r = db.transaction(store).objectStore(store).getAll();
+    r.onsuccess = () => resolve(r.result);
+  });
+  const snap = (await all("snapshots")).find((s) => s.distribution_id === id);
+  const outbox = (await all("outbox")).filter((i) => i.distribution_id === id);
+  db.close();
+  const page = await caches.match(location.origin + "/distributions/" + id + "/sheet");
+  return { names: !!(snap && snap.data), wiped: !!(snap && snap.wiped), outbox: outbox.length, page: !!page };
+}"""
+
+
+def row_state(page, number: int):
+    page.locator("#search").fill(str(number))
+    return page.locator(f'.basket-row:has(.basket-number:text-is("#{number}")) .basket-state')
+
+
+def test_two_online_tablets_see_each_others_records_within_10_s_without_reload(
+    browser, base_url, server
+):
+    d = closed_distribution(server)
+    contexts = [
+        browser.new_context(viewport=TABLET, base_url=base_url, locale="fr-FR") for _ in range(2)
+    ]
+    pages = []
+    for context in contexts:
+        page = context.new_page()
+        login(page, "coordinator@demo.test")
+        open_sheet(page, d)
+        pages.append(page)
+    expect(row_state(pages[1], 12)).to_have_text("À récupérer")
+    expect(row_state(pages[0], 13)).to_have_text("À récupérer")
+    collect(pages[0], 12)
+    collect(pages[1], 13)
+    # no reload, no tap: each tablet asks for the other's records by itself
+    expect(row_state(pages[1], 12)).to_have_text("Récupéré", timeout=10_000)
+    expect(row_state(pages[0], 13)).to_have_text("Récupéré", timeout=10_000)
+    for context in contexts:
+        context.close()
+
+
+def test_a_refused_sync_shows_its_reason_and_keeps_the_events(tablet, server):
+    with db(server) as conn:
+        d = conn.execute(OPEN).fetchone()[0]
+    page = tablet.new_page()
+    login(page, "coordinator@demo.test")
+    open_sheet(page, d)
+    page.locator(".basket-row").first.click()
+    page.get_by_role("button", name="Tout est récupéré").click()
+    # the server refuses (orders still open): not "offline", the reason, events kept
+    expect(page.locator("#sync-error")).to_have_text(
+        "synchro refusée : les commandes sont encore ouvertes"
+    )
+    expect(page.locator("#net-state")).to_have_attribute("data-state", "online")
+    assert pending(page) == 1
+    page.wait_for_timeout(4500)  # a periodic retry later: still waiting, still said
+    assert pending(page) == 1
+    expect(page.locator("#sync-error")).to_be_visible()
+    assert stored_events(server, d) == []
+
+
+def test_logout_sends_first_or_says_how_many_wait_and_removes_the_copy(tablet, server):
+    d = closed_distribution(server)
+    before = len(stored_events(server, d))
+    home = tablet.new_page()
+    login(home, "volunteer@demo.test")
+    page = tablet.new_page()
+    open_sheet(page, d)
+    tablet.set_offline(True)
+    collect(page, 15)
+    assert pending(page) == 3
+    page.close()
+    # offline: nothing can be sent; the names go, the three records stay and are counted
+    home.get_by_role("button", name="Se déconnecter").click()
+    expect(home.locator(".sheet-waiting")).to_have_attribute("data-pending", "3")
+    copy = home.evaluate(DEVICE_COPY, d)
+    assert copy == {"names": False, "wiped": True, "outbox": 3, "page": False}
+    assert home.url.endswith("/")  # still signed in
+    # back online: signing out sends them first, then leaves
+    tablet.set_offline(False)
+    home.get_by_role("button", name="Se déconnecter").click()
+    home.wait_for_url("**/login")
+    assert len(stored_events(server, d)) == before + 3
+    assert home.evaluate(DEVICE_COPY, d)["outbox"] == 0
+
+
+def test_a_revoked_tablet_link_removes_the_copy_from_the_tablet(browser, base_url, server):
+    d = closed_distribution(server)
+    coordinator = browser.new_context(viewport=TABLET, base_url=base_url, locale="fr-FR")
+    admin = coordinator.new_page()
+    login(admin, "coordinator@demo.test")
+    admin.goto(f"/distributions/{d}/tablet")
+    admin.get_by_role("button", name="Créer un lien tablette").click()
+    link = admin.locator("code.invite-link").inner_text()
+    tablet = browser.new_context(viewport=TABLET, base_url=base_url, locale="fr-FR")
+    page = tablet.new_page()
+    page.goto(link)
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("body[data-offline-ready=true]")
+    expect(page.locator(".basket-row").first).to_be_visible()
+    assert page.evaluate(DEVICE_COPY, d)["names"] is True
+    admin.get_by_role("button", name="Révoquer tous les liens").click()
+    # within a poll: the names, phones and amounts leave the tablet, and its cached page
+    expect(page.locator("#sync-error")).to_have_text(
+        "la feuille a été effacée de cette tablette", timeout=10_000
+    )
+    expect(page.locator(".basket-row")).to_have_count(0)
+    assert page.evaluate(DEVICE_COPY, d) == {
+        "names": False,
+        "wiped": True,
+        "outbox": 0,
+        "page": False,
+    }
+    tablet.close()
+    coordinator.close()
