@@ -53,6 +53,11 @@ class User(UserMixin, db.Model):
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
+    def get_id(self) -> str:
+        """What the session and the remember-me cookie carry: the id and the session version,
+        so raising the version (password changed, signed out everywhere) ends them all."""
+        return f"{self.id}:{self.session_version or 0}"
+
     @property
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

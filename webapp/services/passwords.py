@@ -1,4 +1,4 @@
-"""Password hashing with argon2id."""
+"""Password hashing with argon2id, and checking a login without holding a write lock."""
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,3 +23,27 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+def check_login(engine, email: str, password: str) -> tuple[int | None, str | None]:
+    """Check an e-mail and password; return the user's id (None when they do not match) and
+    a new hash when the stored one uses old parameters.
+
+    The account is read in a short read-only transaction of its own, which ends before
+    the hash is computed: guessing passwords never holds the database's write lock (on
+    SQLite a POST's transaction starts with BEGIN IMMEDIATE), so it cannot slow the shop
+    or the tablets' sync. The caller writes (rehash, sign-in) only after this returns.
+    """
+    from sqlalchemy import select
+
+    from ..models import User
+    from .ratelimit import own_session
+
+    with own_session(engine, read_only=True) as session:
+        row = session.execute(
+            select(User.id, User.password_hash).where(User.email == email.strip().lower())
+        ).first()
+    stored = row.password_hash if row else None
+    if not verify_password(stored, password):
+        return None, None
+    return row.id, hash_password(password) if needs_rehash(stored) else None

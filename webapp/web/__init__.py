@@ -27,9 +27,27 @@ CSP = "; ".join(
 )
 
 
+# Pages where someone proves who they are anew (password, e-mailed link): no earlier
+# session is loaded there, so no query opens the request's write transaction before the
+# password is hashed (on SQLite a POST's first query takes the write lock).
+_FRESH_SIGN_IN = frozenset(
+    {"auth.login", "auth.signin_link", "auth.forgot_password", "auth.reset_password"}
+)
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """The user of a session or remember-me cookie ("id:version"), when that version is
+    still theirs: raising `session_version` ends every session issued before."""
+    if request.endpoint in _FRESH_SIGN_IN and request.method == "POST":
+        return None
+    ident, _sep, version = (user_id or "").partition(":")
+    if not (ident.isdigit() and version.isdigit()) or len(ident) > 18 or len(version) > 18:
+        return None  # includes ids issued before versions: signed in again once
+    user = db.session.get(User, int(ident))
+    if user is None or (user.session_version or 0) != int(version):
+        return None
+    return user
 
 
 def _load_group() -> None:

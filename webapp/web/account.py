@@ -1,14 +1,16 @@
-"""A user's own profile and password."""
+"""A user's own profile, password and sessions."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
+from flask_login.utils import login_remembered
 
 from ..extensions import db
 from ..services import ServiceError
 from ..services.accounts import change_password, update_profile
+from ..services.tokens import end_sessions
 from .forms import PasswordForm, ProfileForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -45,9 +47,26 @@ def password():
             field = getattr(form, error.field or "password")
             field.errors = [*field.errors, error.message]
         else:
-            flash(_("Your password is changed."), "success")
+            _end_other_sessions()
+            flash(_("Your password is changed. Every other session is signed out."), "success")
             return redirect(url_for("account.profile"))
     return _page(ProfileForm(obj=current_user), form, 400)
+
+
+def _end_other_sessions() -> None:
+    """End every session of the account, then give this one the new version again (with
+    its remember-me cookie when it had one)."""
+    remembered = login_remembered()
+    end_sessions(db.session, current_user)
+    login_user(current_user._get_current_object(), remember=remembered)
+
+
+@bp.route("/sessions/end", methods=["POST"])
+@login_required
+def end_other_sessions():
+    _end_other_sessions()
+    flash(_("Every other session is signed out."), "success")
+    return redirect(url_for("account.profile"))
 
 
 def _page(profile_form, password_form, status):

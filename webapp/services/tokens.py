@@ -1,0 +1,91 @@
+"""One-time tokens sent by e-mail (password reset, sign-in link): only a digest is stored,
+each is used once and expires."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..models import User, UserToken
+from . import ServiceError
+
+LIFETIMES = {"reset": timedelta(hours=1), "signin": timedelta(minutes=20)}
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(
+    session: Session, user: User, purpose: str, *, now: datetime
+) -> tuple[UserToken, str]:
+    """Create a token for a user; return the row and the secret (only in the e-mail)."""
+    secret = secrets.token_urlsafe(32)
+    row = UserToken(
+        user_id=user.id,
+        purpose=purpose,
+        token_hash=_digest(secret),
+        created_at=now,
+        expires_at=now + LIFETIMES[purpose],
+    )
+    session.add(row)
+    session.flush()
+    return row, secret
+
+
+def find_token(session: Session, secret: str, purpose: str, *, now: datetime) -> UserToken | None:
+    """The token for a secret when it is unused and not expired, else None."""
+    if not secret or len(secret) > 100:
+        return None
+    row = session.scalar(
+        select(UserToken).where(
+            UserToken.token_hash == _digest(secret), UserToken.purpose == purpose
+        )
+    )
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        return None
+    return row
+
+
+def use_token(session: Session, secret: str, purpose: str, *, now: datetime) -> User:
+    """Spend a token (once: a second use, even at the same instant, is refused); return its
+    user. Every other unused token of the same purpose for that user is spent too."""
+    row = find_token(session, secret, purpose, now=now)
+    invalid = ServiceError(
+        _("This link is unknown, already used or expired. Ask for a new one."), status=410
+    )
+    if row is None:
+        raise invalid
+    spent = session.execute(
+        update(UserToken)
+        .where(UserToken.id == row.id, UserToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:
+        raise invalid
+    session.execute(
+        update(UserToken)
+        .where(
+            UserToken.user_id == row.user_id,
+            UserToken.purpose == purpose,
+            UserToken.used_at.is_(None),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return session.get(User, row.user_id)
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """End every session and remember-me cookie of a user: the version they carry in their
+    id (`User.get_id`) no longer matches. The caller logs the current one in again when it
+    must stay."""
+    user.session_version = (user.session_version or 0) + 1
+    session.flush()
