@@ -1,6 +1,7 @@
 """Log in and out, CSRF, neutral refusals."""
 
 import pytest
+from sqlalchemy import func, select
 
 from . import factories
 from .conftest import csrf_token
@@ -127,3 +128,97 @@ def test_cookies_are_secure_when_served_over_https(monkeypatch, database, tmp_pa
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     response = app.test_client().get("/login")
     assert "Secure" in response.headers["Set-Cookie"]
+
+
+# --- invitations are bound to the invited address ----------------------------------------
+
+
+def _invite(session, now, group, email, role="member"):
+    from webapp.services.accounts import invite_member
+
+    coordinator = factories.user(session, now=now, group=group, role="coordinator")
+    _invitation, token = invite_member(
+        session, group, email=email, role=role, actor=coordinator, now=now
+    )
+    session.commit()
+    return token
+
+
+@pytest.mark.parametrize("role", ["member", "coordinator"])
+def test_an_invitation_for_another_address_cannot_be_accepted(
+    client, auth, session, now, member, role
+):
+    from webapp.models import Invitation, Membership
+
+    group = factories.group(session, now=now, name="Autre AMAP")
+    token = _invite(session, now, group, "zoe@example.test", role=role)
+    auth.login("ada@example.test")
+    page = client.get(f"/join/{token}")
+    assert page.status_code == 403
+    html = page.get_data(as_text=True)
+    assert "Cette invitation est pour zoe@example.test" in html and "ada@example.test" in html
+    response = client.post(f"/join/{token}", data={"csrf_token": csrf_token(client, "/")})
+    assert response.status_code in (303, 403)
+    factories.fresh(session)
+    assert (
+        session.scalar(
+            select(func.count()).select_from(Membership).where(Membership.group_id == group.id)
+        )
+        == 1
+    )  # only the coordinator who invited
+    assert session.scalar(select(Invitation.accepted_at)) is None
+
+
+def test_an_invitation_is_accepted_by_its_addressee_signed_in(client, auth, session, now, member):
+    from webapp.models import Membership
+
+    group = factories.group(session, now=now, name="Autre AMAP")
+    token = _invite(session, now, group, "ada@example.test", role="coordinator")
+    auth.login("ada@example.test")
+    assert client.get(f"/join/{token}").status_code == 200
+    response = client.post(f"/join/{token}", data={"csrf_token": csrf_token(client, "/")})
+    assert response.status_code == 302
+    factories.fresh(session)
+    role = session.scalar(
+        select(Membership.role).where(
+            Membership.group_id == group.id, Membership.user_id == member.id
+        )
+    )
+    assert role == "coordinator"
+
+
+def test_check_invitation_addressee_ignores_case(session, now, member):
+    from webapp.models import Invitation
+    from webapp.services import ServiceError
+    from webapp.services.permissions import check_invitation_addressee
+
+    check_invitation_addressee(Invitation(email="ada@example.test"), member)
+    with pytest.raises(ServiceError) as refused:
+        check_invitation_addressee(Invitation(email="zoe@example.test"), member)
+    assert refused.value.status == 403
+
+
+# --- producers shared between groups --------------------------------------------------------
+
+
+def test_only_the_producer_or_its_own_group_coordinators_edit_its_record(session, now):
+    from webapp.services.permissions import can_edit_producer
+
+    home = factories.group(session, now=now, name="AMAP d'origine")
+    other = factories.group(session, now=now, name="AMAP voisine")
+    farmer = factories.user(session, now=now, email="farmer@example.test")
+    catalogue = factories.catalogue(session, group=home, producer_user=farmer)
+    producer = catalogue.producer
+    home_coordinator = factories.user(session, now=now, group=home, role="coordinator")
+    home_member = factories.user(session, now=now, group=home)
+    other_coordinator = factories.user(session, now=now, group=other, role="coordinator")
+    # the other group uses the same producer through a catalogue of its own
+    from webapp.models import Catalogue
+
+    session.add(Catalogue(group_id=other.id, producer_id=producer.id, name="Légumes"))
+    session.commit()
+    assert can_edit_producer(farmer, producer)
+    assert can_edit_producer(home_coordinator, producer)
+    assert not can_edit_producer(home_member, producer)
+    assert not can_edit_producer(other_coordinator, producer)
+    assert not can_edit_producer(None, producer)
