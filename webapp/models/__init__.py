@@ -11,6 +11,8 @@ from .distributions import (
 from .groups import PAYMENT_METHODS, CatalogueManager, Group, Invitation, Membership, User
 from .joining import JOIN_STATES, JoinRequest
 from .ledger import LedgerEntry
+from .memberships import AccountErasure, MembershipFee, MembershipSettings
+from .messages import Message, MessageRecipient
 from .notifications import (
     DutyRole,
     DutyWithdrawal,
@@ -24,6 +26,11 @@ from .security import RateLimitHit, UserToken
 from .sheet import SheetEvent, TabletLink
 
 __all__ = [
+    "AccountErasure",
+    "Message",
+    "MessageRecipient",
+    "MembershipFee",
+    "MembershipSettings",
     "PAYMENT_METHODS",
     "UNITS",
     "AuditEntry",

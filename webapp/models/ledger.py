@@ -2,7 +2,8 @@
 
 A row is never updated nor deleted: a mistake is fixed by a reversing entry
 (`reverses_id`). Sign convention: a balance is the sum of confirmed amounts, so an
-order debit is negative, a payment positive, a refund (money given back) negative.
+order debit is negative, a payment positive, a refund (money given back) negative, and a
+membership fee negative (the fee received is a payment beside it).
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from .types import UTCDateTime
 
-ENTRY_KINDS = ("order", "payment", "refund", "correction", "reversal")
+ENTRY_KINDS = ("order", "payment", "refund", "correction", "reversal", "membership")
 
 
 class LedgerEntry(db.Model):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('order', 'payment', 'refund', 'correction', 'reversal')", name="kind_known"
+            "kind IN ('order', 'payment', 'refund', 'correction', 'reversal', 'membership')",
+            name="kind_known",
         ),
+        CheckConstraint("kind <> 'membership' OR amount_cents < 0", name="membership_is_debit"),
         CheckConstraint("kind <> 'order' OR amount_cents <= 0", name="order_is_debit"),
         CheckConstraint("kind <> 'payment' OR amount_cents > 0", name="payment_is_credit"),
         CheckConstraint("kind <> 'refund' OR amount_cents < 0", name="refund_is_debit"),

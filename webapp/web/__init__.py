@@ -114,6 +114,9 @@ def register_web(app: Flask) -> None:
         groups,
         main,
         members,
+        memberships,
+        messages,
+        privacy,
         push,
         pwa,
         reports,
@@ -143,6 +146,9 @@ def register_web(app: Flask) -> None:
         push.bp,
         roster.bp,
         groups.bp,
+        messages.bp,
+        memberships.bp,
+        privacy.bp,
     ):
         app.register_blueprint(blueprint)
     filters.register(app)
