@@ -85,6 +85,8 @@ undo               not_validated       not_validated       not_validated     ok 
 cancel             ok                  ok                  ok                already_took_place already_took_place already_took_place   already_cancelled
 remove_unavailable orders_not_open_yet ok                  ok                ok                 ok                 validated_undo_first cancelled
 edit               ok                  ok                  ok                already_took_place already_took_place already_took_place   cancelled
+edit_offer         ok                  ok                  ok                ok                 ok                 validated_undo_first cancelled
+order_window       ok                  ok                  orders_closed     already_took_place already_took_place already_took_place   cancelled
 """
 STATES = [
     Status.SCHEDULED,

@@ -256,3 +256,11 @@ def test_home_offers_the_sheet_to_volunteers_on_duty_only(client, auth, session,
     session.commit()
     html = client.get("/").get_data(as_text=True)
     assert f"/distributions/{d.id}/sheet" in html and "Vous êtes de permanence" in html
+
+
+def test_htmx_row_shows_what_is_left_for_this_distribution(post, session, shop):
+    bread = shop["bread"]
+    html = _set(post, shop, bread, q="1", op="inc", htmx=True).get_data(as_text=True)
+    assert "Reste\xa0: 1" in html  # 3 offered this week, 2 taken
+    factories.fresh(session)
+    assert session.get(type(bread), bread.id).stock == 3  # next week starts from 3 again

@@ -93,6 +93,8 @@ class Action(StrEnum):
     CANCEL = "cancel"
     REMOVE_UNAVAILABLE = "remove_unavailable"
     EDIT = "edit"  # change the distribution's dates, place, catalogues
+    EDIT_OFFER = "edit_offer"  # switch a product off, or set its stock, for this day only
+    ORDER_WINDOW = "order_window"  # open orders now (scheduled) or close them now (open)
 
 
 OK = None
@@ -192,6 +194,22 @@ ACTIONS: dict[Action, dict[Status, str | None]] = {
     Action.EDIT: _row(
         _BEFORE,
         {
+            _S.DISTRIBUTING: "already_took_place",
+            _S.DISTRIBUTED: "already_took_place",
+            _S.VALIDATED: "already_took_place",
+            _S.CANCELLED: "cancelled",
+        },
+    ),
+    # The closing step switches products off (red lines) until the day is validated.
+    Action.EDIT_OFFER: _row(
+        _BEFORE | _DAY, {_S.VALIDATED: "validated_undo_first", _S.CANCELLED: "cancelled"}
+    ),
+    # The service says which of the two moves fits the state (open when scheduled, close
+    # when open).
+    Action.ORDER_WINDOW: _row(
+        {_S.SCHEDULED, _S.OPEN},
+        {
+            _S.CLOSED: "orders_closed",
             _S.DISTRIBUTING: "already_took_place",
             _S.DISTRIBUTED: "already_took_place",
             _S.VALIDATED: "already_took_place",

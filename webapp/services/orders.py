@@ -1,19 +1,21 @@
 """Members' orders: the shop of a distribution, quantities, stock that is never oversold.
 
 Every write checks the order window against `now` on the server, whatever the page showed.
-Stock is taken under a row lock (SELECT ... FOR UPDATE on PostgreSQL; SQLite writers are
-serialised by BEGIN IMMEDIATE), so two members ordering the last unit at once through
-several processes never both get it.
+What may be ordered, and how many are left, is the distribution's own offer
+(`services/offers.py`): a product switched off or sold out for one distribution leaves the
+others as they were. Stock is taken under a row lock on the distribution's offer row
+(SELECT ... FOR UPDATE on PostgreSQL; SQLite writers are serialised by BEGIN IMMEDIATE), so
+two members ordering the last unit at once through several processes never both get it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain.cycle import Action
@@ -22,12 +24,13 @@ from ..models import (
     Basket,
     Catalogue,
     Distribution,
+    DistributionOffer,
     OrderLine,
     Product,
     User,
     distribution_catalogues,
 )
-from . import ServiceError, audit, cycle_rules
+from . import ServiceError, audit, cycle_rules, offers
 from .baskets import get_or_create_basket
 
 MAX_QUANTITY = Decimal(999)
@@ -62,11 +65,21 @@ PRODUCT_COLUMNS = (
     Product.price_cents,
     Product.vat_rate,
     Product.photo,
-    Product.stock,
-    Product.active,
     Product.archived_at,
     Product.catalogue_id,
 )
+
+
+def _shop_rows(distribution: Distribution):
+    """Products as the shop shows them: `active` and `stock` are this distribution's offer
+    (available, and what is left); `listed` is the catalogue's switch (a product switched
+    off in the catalogue is not listed; one switched off for this week shows unavailable)."""
+    return select(
+        *PRODUCT_COLUMNS,
+        Product.active.label("listed"),
+        offers.available_column(distribution).label("active"),
+        offers.stock_column().label("stock"),
+    ).outerjoin(DistributionOffer, offers.own_row(distribution))
 
 
 def shop_products(session: Session, distribution: Distribution) -> list[ShopSection]:
@@ -84,13 +97,18 @@ def shop_products(session: Session, distribution: Distribution) -> list[ShopSect
     ).all()
     sections = {c.id: ShopSection(c) for c in catalogues}
     rows = session.execute(
-        select(*PRODUCT_COLUMNS)
+        _shop_rows(distribution)
         .where(Product.catalogue_id.in_(list(sections)))
         .order_by(Product.name)
     )
     for row in rows:
         sections[row.catalogue_id].products.append(row)
     return list(sections.values())
+
+
+def shop_product(session: Session, distribution: Distribution, product_id: int):
+    """One product's row of the shop (after a change, to draw it again)."""
+    return session.execute(_shop_rows(distribution).where(Product.id == product_id)).one()
 
 
 def find_basket(session: Session, distribution: Distribution, user: User) -> Basket | None:
@@ -203,6 +221,7 @@ def set_quantities(
         line.product_id: line
         for line in session.scalars(select(OrderLine).where(OrderLine.basket_id == basket.id))
     }
+    unavailable = offers.unavailable_ids(session, distribution, list(wanted))
     result = OrderResult()
     for product_id in sorted(wanted):  # a fixed order of row locks avoids deadlocks
         product, asked = products[product_id], wanted[product_id]
@@ -210,12 +229,16 @@ def set_quantities(
         current = line.quantity if line else Decimal(0)
         if asked == current:
             continue
-        if asked > current and member is None and (not product.active or product.archived_at):
+        if (
+            asked > current
+            and member is None
+            and (product_id in unavailable or product.archived_at)
+        ):
             raise ServiceError(
                 _("%(product)s is no longer available.", product=product.name),
                 field=f"q-{product_id}",
             )
-        granted = current + _move_stock(session, product, asked - current)
+        granted = current + offers.move_stock(session, distribution, product, asked - current)
         result.changes.append(Change(product, asked, granted))
         _write_line(session, basket, product, line, granted, now)
         if member is not None:
@@ -233,28 +256,6 @@ def set_quantities(
             )
     session.flush()
     return result
-
-
-def _move_stock(session: Session, product: Product, delta: Decimal) -> Decimal:
-    """Take `delta` units from stock (or give them back); return what was moved."""
-    if delta < 0:
-        session.execute(
-            update(Product)
-            .where(Product.id == product.id, Product.stock.is_not(None))
-            .values(stock=Product.stock - delta)
-        )
-        return delta
-    stock = session.scalar(select(Product.stock).where(Product.id == product.id).with_for_update())
-    if stock is None:
-        return delta
-    take = min(delta, stock)
-    if not product.weighed:
-        take = take.to_integral_value(rounding=ROUND_FLOOR)
-    if take > 0:
-        session.execute(
-            update(Product).where(Product.id == product.id).values(stock=Product.stock - take)
-        )
-    return take
 
 
 def _write_line(session, basket, product, line, quantity, now) -> None:

@@ -1,4 +1,5 @@
-"""Coordinators plan distribution days: places, one distribution or a series, cancels."""
+"""Coordinators plan distribution days: places, one distribution or a series, cancels,
+and opening or closing orders now."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..domain.cycle import Action, check_window
+from ..domain.cycle import Action, Status, check_window
 from ..models import Basket, Catalogue, Distribution, Group, Place, User
 from . import ServiceError, audit, cycle_rules
 
@@ -197,3 +198,43 @@ def cancel_distribution(
     )
     session.flush()
     return buyers
+
+
+def open_orders_now(
+    session: Session, distribution: Distribution, *, actor: User, now: datetime
+) -> Distribution:
+    """Open a scheduled distribution's orders at `now` (kept in the audit trail)."""
+    state = cycle_rules.check(Action.ORDER_WINDOW, distribution, now)
+    if state != Status.SCHEDULED:
+        raise ServiceError(_("Orders are already open."), status=409)
+    return _move_window(session, distribution, "orders_open_at", now, actor=actor)
+
+
+def close_orders_now(
+    session: Session, distribution: Distribution, *, actor: User, now: datetime
+) -> Distribution:
+    """Close an open distribution's orders at `now` (kept in the audit trail)."""
+    state = cycle_rules.check(Action.ORDER_WINDOW, distribution, now)
+    if state != Status.OPEN or now <= distribution.orders_open_at:
+        # At the very instant orders open, closing them would leave an empty window.
+        raise ServiceError(cycle_rules.reason_text("orders_not_open_yet", distribution), status=409)
+    return _move_window(session, distribution, "orders_close_at", now, actor=actor)
+
+
+def _move_window(
+    session: Session, distribution: Distribution, name: str, now: datetime, *, actor: User
+) -> Distribution:
+    before = getattr(distribution, name)
+    setattr(distribution, name, now)
+    audit.record(
+        session,
+        group_id=distribution.group_id,
+        actor=actor,
+        action="open_orders" if name == "orders_open_at" else "close_orders",
+        now=now,
+        distribution_id=distribution.id,
+        before={name: before.isoformat()},
+        after={name: now.isoformat()},
+    )
+    session.flush()
+    return distribution

@@ -16,8 +16,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..domain.cycle import Action
 from ..domain.money import Line, basket_total_cents, line_total_cents, vat_breakdown
-from ..models import Basket, Catalogue, Distribution, DutyAssignment, OrderLine, Product, User
-from . import audit, cycle_rules
+from ..models import (
+    Basket,
+    Catalogue,
+    Distribution,
+    DistributionOffer,
+    DutyAssignment,
+    OrderLine,
+    Product,
+    User,
+)
+from . import audit, cycle_rules, offers
 from .sheet import balances
 
 
@@ -25,7 +34,7 @@ from .sheet import balances
 class ProductRow:
     id: int
     name: str
-    active: bool
+    active: bool  # available at this distribution (its own offer, services/offers.py)
     unit: str
     quantity_per_unit: Decimal
     catalogue_id: int
@@ -102,7 +111,8 @@ def day_orders(
     """Baskets of the day sorted by number, with their lines (of one catalogue if given).
 
     Read as plain rows in one query: a day of 1,000 members has 10,000 lines, and ORM
-    objects for each would cost more than the whole report.
+    objects for each would cost more than the whole report. A product is `active` when it
+    is available at this distribution (its own offer): the red lines of the closing step.
     """
     query = (
         select(
@@ -120,7 +130,7 @@ def day_orders(
             OrderLine.ordered_quantity,
             Product.id,
             Product.name,
-            Product.active,
+            offers.available_column(distribution),
             Product.unit,
             Product.quantity_per_unit,
             Product.catalogue_id,
@@ -129,6 +139,7 @@ def day_orders(
         .join(User, User.id == Basket.user_id)
         .join(OrderLine, OrderLine.basket_id == Basket.id)
         .join(Product, Product.id == OrderLine.product_id)
+        .outerjoin(DistributionOffer, offers.own_row(distribution))
         .where(
             Basket.distribution_id == distribution.id,
             (OrderLine.quantity > 0) | OrderLine.removed_at.is_not(None),
@@ -163,7 +174,7 @@ def day_orders(
         product = products.get(product_id)
         if product is None:
             product = products[product_id] = ProductRow(
-                product_id, name, active, unit, per_unit, cat_id, bool(weighed)
+                product_id, name, bool(active), unit, per_unit, cat_id, bool(weighed)
             )
         order = orders.get(basket_id)
         if order is None:
@@ -247,7 +258,8 @@ def on_duty(session: Session, distribution: Distribution) -> list[DutyAssignment
 def remove_unavailable(
     session: Session, distribution: Distribution, *, actor: User, now: datetime
 ) -> list[OrderLine]:
-    """Set the lines of inactive products to zero, keeping what was ordered and who did it.
+    """Set the lines of products unavailable at THIS distribution (its own offer) to zero,
+    keeping what was ordered and who did it; other distributions are left as they were.
 
     Baskets already validated keep their lines: the ledger charged them as they were."""
     cycle_rules.check(Action.REMOVE_UNAVAILABLE, distribution, now)
@@ -255,9 +267,10 @@ def remove_unavailable(
         select(OrderLine)
         .join(Basket)
         .join(Product, Product.id == OrderLine.product_id)
+        .outerjoin(DistributionOffer, offers.own_row(distribution))
         .where(
             Basket.distribution_id == distribution.id,
-            Product.active.is_(False),
+            offers.unavailable_condition(distribution),
             OrderLine.quantity > 0,
             Basket.validated_at.is_(None),
         )

@@ -1,4 +1,5 @@
-"""Coordinators plan distributions and read what to send and print (steps 2 to 4)."""
+"""Coordinators plan distributions and read what to send and print (steps 2 to 4): the
+order window (open or close orders now), each distribution's own offer, the orders."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from sqlalchemy.orm import selectinload
 from .. import clock
 from ..extensions import db
 from ..models import Distribution, Place
-from ..services import ServiceError, planning, reports
+from ..services import ServiceError, offers, planning, reports
 from ..services.catalogues import catalogues_of
 from ..services.notices import tell_cancelled, tell_removed
 from .access import coordinator_required, get_in_group_or_404
@@ -261,6 +262,7 @@ def orders(distribution_id: int):
     return render_template(
         "distributions/orders.html",
         distribution=distribution,
+        state=distribution.status(clock.now()),
         orders=day,
         summaries=summaries,
         catalogue_id=catalogue_id,
@@ -371,3 +373,88 @@ def pick_member(distribution_id: int):
     return render_template(
         "distributions/pick.html", distribution=distribution, q=q, matches=matches
     )
+
+
+@bp.route("/distributions/<int:distribution_id>/offer", methods=["GET", "POST"])
+@coordinator_required
+def offer(distribution_id: int):
+    """This distribution's own offer: each product on or off, and what is left."""
+    distribution = get_in_group_or_404(Distribution, distribution_id)
+    sections = offers.offer_of(db.session, distribution)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        rows = {row.id: row for section in sections for row in section.rows}
+        changes = _offer_changes(rows, errors)
+        if not errors:
+            changed = offers.set_offer(
+                db.session, distribution, changes, actor=current_user, now=clock.now()
+            )
+            flash(
+                ngettext(
+                    "%(num)d product changed, for this distribution only.",
+                    "%(num)d products changed, for this distribution only.",
+                    changed,
+                ),
+                "success",
+            )
+            return redirect(url_for("distributions.offer", distribution_id=distribution.id))
+    return render_template(
+        "distributions/offer.html",
+        distribution=distribution,
+        sections=sections,
+        state=distribution.status(clock.now()),
+        errors=errors,
+        form=request.form if errors else {},
+        catalogue_applies=offers.catalogue_applies(distribution),
+    ), 400 if errors else 200
+
+
+def _offer_changes(rows: dict, errors: dict) -> dict[int, offers.OfferChange]:
+    """What the offer form changes: only the switches and stocks moved from what the page
+    showed, so a stock counted down by orders meanwhile is not written back."""
+    changes = {}
+    for text in request.form.getlist("p"):
+        row = rows.get(int(text)) if text.isdigit() else None
+        if row is None:
+            abort(404)
+        change = offers.OfferChange()
+        was_on = request.form.get(f"was-on-{row.id}")
+        if was_on is not None and row.catalogue_active:
+            now_on = request.form.get(f"on-{row.id}") == "1"
+            if now_on != (was_on == "1"):
+                change.active = now_on
+        typed = request.form.get(f"stock-{row.id}", "").strip()
+        if typed != request.form.get(f"was-stock-{row.id}", "").strip():
+            try:
+                change.stock = offers.read_stock(row, typed)
+            except ServiceError as error:
+                errors[error.field] = error.message
+        if change.active is not None or change.changes_stock:
+            changes[row.id] = change
+    return changes
+
+
+def _back(distribution: Distribution) -> str:
+    """Where to go after opening or closing orders: the page the button was on."""
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("distributions.index")
+
+
+@bp.route("/distributions/<int:distribution_id>/open-now", methods=["POST"])
+@coordinator_required
+def open_now(distribution_id: int):
+    distribution = get_in_group_or_404(Distribution, distribution_id)
+    planning.open_orders_now(db.session, distribution, actor=current_user, now=clock.now())
+    flash(_("Orders are open: members can order now."), "success")
+    return redirect(_back(distribution), code=303)
+
+
+@bp.route("/distributions/<int:distribution_id>/close-now", methods=["POST"])
+@coordinator_required
+def close_now(distribution_id: int):
+    distribution = get_in_group_or_404(Distribution, distribution_id)
+    planning.close_orders_now(db.session, distribution, actor=current_user, now=clock.now())
+    flash(_("Orders are closed: baskets can no longer change."), "success")
+    return redirect(_back(distribution), code=303)

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import Basket, Distribution, Product
 from ..services import ServiceError
 from ..services.ledger import balance_cents
+from ..services.offers import unavailable_ids
 from ..services.orders import (
     OrderResult,
     find_basket,
@@ -22,6 +23,7 @@ from ..services.orders import (
     products_of,
     read_quantity,
     set_quantities,
+    shop_product,
     shop_products,
     summarise,
 )
@@ -126,8 +128,10 @@ def line(distribution_id: int, product_id: int):
     context = _context(distribution)
     if status >= 400:
         context["typed"] = {product_id: request.form.get("q", "")}
+    # Drawn again from this distribution's offer: what is left after the change.
+    row = shop_product(db.session, distribution, product_id)
     return render_template(
-        "shop/_line_response.html", product=product, message=message, **context
+        "shop/_line_response.html", product=row, message=message, **context
     ), status
 
 
@@ -147,4 +151,9 @@ def receipt(basket_id: int):
         abort(404)
     distribution = get_in_group_or_404(Distribution, basket.distribution_id)
     summary = summarise(find_basket(db.session, distribution, current_user))
-    return render_template("shop/receipt.html", distribution=distribution, summary=summary)
+    return render_template(
+        "shop/receipt.html",
+        distribution=distribution,
+        summary=summary,
+        unavailable=unavailable_ids(db.session, distribution),
+    )
