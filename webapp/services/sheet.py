@@ -242,21 +242,28 @@ def _within_limits(
     answered 'duplicate' and cost nothing."""
     if not fresh:
         return fresh
-    ids = {e.id for e in fresh}
-    known = set(session.scalars(select(SheetEvent.id).where(SheetEvent.id.in_(ids))))
     count, size = session.execute(
         select(
             func.count(SheetEvent.id),
             func.coalesce(func.sum(func.length(cast(SheetEvent.payload, Text))), 0),
         ).where(SheetEvent.distribution_id == distribution.id)
     ).one()
+    sizes = {e.id: len(json.dumps(e.payload)) for e in fresh}
+    signed = {e.basket_id for e in fresh if e.kind == "signature"}
+    if (
+        count + len(fresh) <= MAX_EVENTS_PER_DISTRIBUTION
+        and size + sum(sizes.values()) <= MAX_BYTES_PER_DISTRIBUTION
+        and not signed
+    ):
+        return fresh  # far from every limit: nothing to check event by event
+    known = set(session.scalars(select(SheetEvent.id).where(SheetEvent.id.in_(sizes))))
     signatures = dict(
         session.execute(
             select(SheetEvent.basket_id, func.count(SheetEvent.id))
             .where(
                 SheetEvent.distribution_id == distribution.id,
                 SheetEvent.kind == "signature",
-                SheetEvent.basket_id.in_({e.basket_id for e in fresh if e.kind == "signature"}),
+                SheetEvent.basket_id.in_(signed),
             )
             .group_by(SheetEvent.basket_id)
         ).all()
@@ -267,7 +274,7 @@ def _within_limits(
         if event.id in counted:
             kept.append(event)
             continue
-        bytes_ = len(json.dumps(event.payload))
+        bytes_ = sizes[event.id]
         reason = None
         if count + 1 > MAX_EVENTS_PER_DISTRIBUTION:
             reason = "too_many_events"

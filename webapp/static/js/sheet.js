@@ -129,9 +129,13 @@
     await reload();
   }
 
+  // At the end of the day the copy goes (keep_until, from the server), unsent events stay.
   async function forgetIfDayOver() {
-    var forgotten = await SheetStore.forgetExpired(new Date());
-    if (forgotten.indexOf(state.distributionId) >= 0) await reload();
+    var d = state.snapshot && state.snapshot.data && state.snapshot.data.distribution;
+    if (d && d.keep_until && Date.parse(d.keep_until) <= Date.now()) {
+      await SheetStore.forget(state.distributionId);
+      await reload();
+    }
   }
 
   function tick() {
@@ -450,12 +454,17 @@
       if (event.data && event.data.type === "sheet-synced") reload();
     });
   }
-  forgetIfDayOver()
-    .then(reload)
+  reload()
+    .then(forgetIfDayOver)
     .then(function () { return state.outbox.length ? syncNow() : null; })
     .then(refreshFromServer)
     .catch(function (error) { update({ error: failed(error) }); })
-    .then(function () { body.dataset.ready = "true"; });
+    .then(function () {
+      body.dataset.ready = "true";
+      // other distributions' copies whose day is over (the service worker does it too)
+      return SheetStore.forgetExpired(new Date());
+    })
+    .catch(function (error) { update({ error: failed(error) }); });
   window.CourtCircuitSheet = {
     reload: reload, syncNow: syncNow, refresh: refreshFromServer,
     state: function () { return state; },
