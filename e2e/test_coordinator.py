@@ -136,3 +136,75 @@ def test_coordinator_validates_yesterday_and_the_member_sees_the_balance(browser
     expect(phone.get_by_role("heading", name="Historique de mon compte")).to_be_visible()
     coordinator.close()
     member.close()
+
+
+def test_a_product_switched_off_for_one_week_only(browser, base_url, server):
+    """Two weeks of a series: orders opened now from each offer page; Pain complet off and
+    Pain de campagne (unlimited in the catalogue) down to 2 for the first week only; the
+    member sees both weeks as set; orders of the second week closed now."""
+    coordinator = browser.new_context(viewport=LAPTOP, base_url=base_url, locale="fr-FR")
+    page = coordinator.new_page()
+    login(page, "coordinator@demo.test")
+    page.goto("/distributions/new")
+    for name in ("Fromages et laitages", "Viandes et volailles", "Légumes de saison"):
+        page.get_by_label(name).uncheck()
+    day = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%d")
+    opens = (datetime.now(UTC) + timedelta(days=20)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("Début").fill(f"{day}T18:00")
+    page.get_by_label("Fin").fill(f"{day}T20:00")
+    page.get_by_label("Ouverture des commandes").fill(opens)
+    page.get_by_label("Fermeture des commandes").fill(f"{day}T08:00")
+    page.get_by_label("Répéter").select_option("weekly")
+    page.get_by_label("Nombre de distributions").fill("2")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.get_by_text("2 distributions créées.")).to_be_visible()
+    with sqlite3.connect(server.instance / "e2e.sqlite3") as db:
+        first, second = [
+            row[0] for row in db.execute("SELECT id FROM distributions ORDER BY id DESC LIMIT 2")
+        ][::-1]
+
+    for week in (first, second):
+        page.goto(f"/distributions/{week}/offer")
+        page.get_by_role("button", name="Ouvrir les commandes maintenant").click()
+        expect(page.get_by_text("Les commandes sont ouvertes")).to_be_visible()
+        expect(page.get_by_role("button", name="Fermer les commandes maintenant")).to_be_visible()
+    page.goto(f"/distributions/{first}/offer")
+    page.get_by_label("Proposé : Pain complet").uncheck()
+    page.get_by_label("Reste de Pain de campagne").fill("2")
+    page.get_by_role("button", name="Enregistrer l’offre").click()
+    expect(
+        page.get_by_text("2 produits modifiés, pour cette distribution seulement.")
+    ).to_be_visible()
+    expect(page.locator("tr.unavailable", has_text="Pain complet")).to_be_visible()
+
+    member = browser.new_context(
+        viewport={"width": 390, "height": 844}, base_url=base_url, locale="fr-FR"
+    )
+    shop = member.new_page()
+    login(shop, "member@demo.test")
+    shop.goto(f"/distributions/{first}/shop")
+    bread = shop.locator("li.product", has=shop.get_by_role("heading", name="Pain complet"))
+    expect(bread.get_by_text("Indisponible")).to_be_visible()
+    expect(bread.get_by_role("button")).to_have_count(0)
+    campagne = shop.locator("li.product", has=shop.get_by_role("heading", name="Pain de campagne"))
+    expect(campagne.get_by_text(re.compile(r"Reste\s*:\s*2"))).to_be_visible()
+
+    shop.goto(f"/distributions/{second}/shop")
+    bread = shop.locator("li.product", has=shop.get_by_role("heading", name="Pain complet"))
+    expect(bread.get_by_text("Indisponible")).to_have_count(0)
+    before = shop.locator("#basket-bar strong").inner_text()
+    shop.get_by_role("button", name="Un de plus : Pain complet").click()
+    expect(shop.locator("#basket-bar strong")).not_to_have_text(before)
+    campagne = shop.locator("li.product", has=shop.get_by_role("heading", name="Pain de campagne"))
+    expect(campagne.get_by_text(re.compile("Reste"))).to_have_count(0)
+    expect(shop.get_by_role("button", name="Un de plus : Pain de campagne")).to_be_enabled()
+
+    page.goto(f"/distributions/{second}/orders")
+    page.get_by_role("button", name="Fermer les commandes maintenant").click()
+    expect(page.get_by_text("Les commandes sont fermées")).to_be_visible()
+    shop.reload()
+    expect(
+        shop.get_by_text("Les commandes sont fermées : votre panier ne peut plus changer.")
+    ).to_be_visible()
+    coordinator.close()
+    member.close()
