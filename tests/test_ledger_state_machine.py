@@ -63,9 +63,9 @@ STEPS = int(os.environ.get("LEDGER_MACHINE_STEPS", "30"))
 WHO = st.integers(0, 2)
 AMOUNTS = st.one_of(st.integers(1, 20_000), st.sampled_from([0, -250, MAX_AMOUNT + 1]))
 ORDERED_WEIGHTS = st.decimals(min_value=0, max_value=5, places=3)  # 0 removes the line
-# What the tablet's scale sends. Narrowed while two bugs stand, each pinned by a strict
-# xfail test at the end of this file: widen to places=4 and min_value=0 once they pass.
-WEIGHTS = st.decimals(min_value=Decimal("0.001"), max_value=5, places=3)
+# What the tablet's scale sends: grams at most (a finer weight is refused, see the test
+# at the end of this file), 0 included.
+WEIGHTS = st.decimals(min_value=0, max_value=5, places=3)
 
 
 def _valid_amount(amount) -> bool:
@@ -759,12 +759,6 @@ def _ledger_of(session, d, kind) -> dict:
     return {m: v for m, v in totals.items() if v}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validating a basket whose only line was weighed at 0 writes that line to 0 "
-    "(not marked removed): the basket drops out of review() (day_orders skips such lines), "
-    "so its payment is in the ledger but no longer on the validation page nor in the cash-up",
-)
 def test_a_basket_weighed_at_zero_keeps_its_payment_in_the_cash_up(app, session, now):
     group, coordinator, member, d, basket = _weighed_day(session, now)
     line_id = basket.lines[0].id
@@ -787,28 +781,37 @@ def test_a_basket_weighed_at_zero_keeps_its_payment_in_the_cash_up(app, session,
         assert svc.cash_up(svc.review(session, d)) == {"cash": 500}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the server accepts a weight with four decimals (the tablet's input allows three): "
-    "validation charges 1.2345 kg (24,57) but stores 1.234/1.235 in the line (Numeric(10,3)), "
-    "so the receipt and the sheet after validation differ from the ledger by a cent",
-)
-def test_a_weight_with_four_decimals_is_charged_as_the_receipt_says(app, session, now):
+def test_a_weight_finer_than_a_gram_is_refused_by_the_sync(app, session, now):
+    """Order lines keep three decimals: a weight of 1.2345 kg would be charged 24,57 and
+    stored on the receipt as 1.235 kg, a cent apart; the sync refuses it instead."""
     group, coordinator, member, d, basket = _weighed_day(session, now)
     line_id = basket.lines[0].id
     with app.test_request_context():
-        _sync(
+        raw = {
+            "id": str(uuid.uuid4()),
+            "device_id": "tablet-A",
+            "kind": "pickup",
+            "basket_id": basket.id,
+            "recorded_at": now.isoformat(),
+            "payload": {"state": "taken", "line_id": line_id, "quantity": "1.2345"},
+        }
+        result = record_events(
             session,
             d,
             group,
-            basket,
-            [("pickup", {"state": "taken", "line_id": line_id, "quantity": "1.2345"})],
-            now,
+            device_id="tablet-A",
+            raw_events=[
+                raw,
+                {
+                    **raw,
+                    "id": str(uuid.uuid4()),
+                    "payload": {**raw["payload"], "quantity": "1.2340"},
+                },
+            ],
+            cursor=0,
+            user=None,
+            tablet_link_id=None,
+            now=now,
         )
-        later = now + timedelta(minutes=1)
-        svc.validate(session, d, actor=coordinator, now=later, basket_id=basket.id)
-        session.commit()
-        receipt = summarise(find_basket(session, d, member)).total_cents
-        (check,) = svc.review(session, d)
-        debit = -sum(_ledger_of(session, d, "order").values())
-        assert receipt == check.due_cents == debit
+        assert [r["status"] for r in result.results] == ["rejected", "accepted"]
+        assert result.results[0]["reason"] == "bad_quantity"

@@ -130,6 +130,10 @@ def _check_pickup(payload: dict, ctx: Context, basket_id: int) -> dict:
             raise Rejected("bad_quantity") from error
         if not quantity.is_finite() or quantity < 0 or quantity > 9999 or line_id is None:
             raise Rejected("bad_quantity")
+        # Order lines keep three decimals (grams): a finer weight would be charged for one
+        # amount and stored, on the receipt, as another.
+        if quantity.normalize().as_tuple().exponent < -3:
+            raise Rejected("bad_quantity")
         clean["quantity"] = str(quantity)
     return clean
 

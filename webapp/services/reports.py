@@ -107,6 +107,7 @@ def day_orders(
     *,
     catalogue_id: int | None = None,
     with_balances: bool = False,
+    keep_empty: bool = False,
 ) -> list[MemberOrder]:
     """Baskets of the day sorted by number, with their lines (of one catalogue if given).
 
@@ -142,7 +143,9 @@ def day_orders(
         .outerjoin(DistributionOffer, offers.own_row(distribution))
         .where(
             Basket.distribution_id == distribution.id,
-            (OrderLine.quantity > 0) | OrderLine.removed_at.is_not(None),
+            (OrderLine.quantity > 0)
+            | OrderLine.removed_at.is_not(None)
+            | OrderLine.ordered_quantity.is_not(None),  # weighed on the day, maybe at 0
         )
         .order_by(Basket.number, OrderLine.id)
     )
@@ -182,7 +185,9 @@ def day_orders(
                 BasketRow(basket_id, number), Person(user_id, first, last, phone), []
             )
         order.lines.append(LineRow(line_id, product, quantity, price, vat, removed, ordered))
-    result = [o for o in orders.values() if any(line.quantity > 0 for line in o.lines)]
+    result = [
+        o for o in orders.values() if keep_empty or any(line.quantity > 0 for line in o.lines)
+    ]
     if with_balances and result:
         known = balances(session, distribution.group_id, [o.user.id for o in result])
         for order in result:

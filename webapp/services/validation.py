@@ -111,7 +111,10 @@ def counted_states(session: Session, distribution: Distribution) -> dict[int, Ba
 
 def review(session: Session, distribution: Distribution) -> list[BasketCheck]:
     """Every basket with what is due, what the sheet says was paid, collected, signed."""
-    orders = day_orders(session, distribution, with_balances=True)
+    # Baskets left with no line (all weighed at 0, not delivered, removed) stay on the page
+    # when the tablet recorded something for them or they were validated: their payments
+    # are money to confirm.
+    orders = day_orders(session, distribution, with_balances=True, keep_empty=True)
     states = counted_states(session, distribution)
     validated = dict(
         session.execute(
@@ -128,6 +131,9 @@ def review(session: Session, distribution: Distribution) -> list[BasketCheck]:
     checks = []
     for order in orders:
         state = states.get(order.basket.id)
+        empty = not any(line.quantity > 0 for line in order.lines)
+        if empty and state is None and validated.get(order.basket.id) is None:
+            continue
         paid = state.paid_by_method() if state else {}
         checks.append(
             BasketCheck(
