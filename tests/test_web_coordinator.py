@@ -325,7 +325,7 @@ def test_producer_sees_their_own_catalogue_only(client, auth, session, now, worl
     theirs = client.get(
         f"/producer/catalogues/{world['bread_cat'].id}/distributions/{world['d'].id}"
     )
-    assert theirs.status_code == 404
+    assert theirs.status_code == 403  # a producer reaching past their catalogues
     assert client.get(f"/distributions/{world['d'].id}/orders").status_code == 403
 
 

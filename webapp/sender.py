@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from .db_setup import read_only_transaction
 from .extensions import db
 from .models import NotificationPreference, OutboxMessage, PushSubscription, User
-from .services import mail, push
+from .services import attachments, mail, push
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,8 @@ class Job:
     to: str | None
     muted: bool
     subscriptions: list[dict] = field(default_factory=list)
+    ref: str = ""
+    attachments: list = field(default_factory=list)  # attachments.Attachment, for e-mails
 
 
 @dataclass
@@ -214,6 +216,7 @@ def _job(session: Session, row: OutboxMessage, *, attempts: int) -> Job:
         to=row.email or (user.email if user is not None else None),
         muted=muted,
         subscriptions=subscriptions,
+        ref=row.ref,
     )
 
 
@@ -269,6 +272,7 @@ def deliver(job: Job, ctx: Context) -> Outcome:
             body=text,
             message_id=message_id(ctx.config, job.key),
             timeout=ctx.smtp_timeout,
+            attachments=[(a.filename, a.mimetype, a.data) for a in job.attachments],
         )
     except mail.MailRefused as error:
         outcome.error, outcome.permanent = f"e-mail: {error}", True
@@ -368,6 +372,11 @@ def deliver_due(
                     try:
                         if job.subscriptions and ctx.vapid is None:
                             ctx.vapid = vapid(app)
+                        if job.channel != "push" and job.kind in attachments.BUILDERS:
+                            try:  # files built from the database, then nothing held open
+                                job.attachments = attachments.build(session, job.kind, job.ref)
+                            finally:
+                                session.rollback()
                         outcome = deliver(job, ctx)
                     except Exception as error:  # noqa: BLE001 - one message never stops the others
                         log.exception("outbox message %s could not be delivered", job.id)

@@ -239,12 +239,14 @@ def queue_invitation(
 
 
 def open_invitations(session: Session, group: Group, *, now: datetime) -> list[Invitation]:
-    """Invitations of a group not yet accepted nor expired, newest first."""
+    """Invitations of a group to join it (not producers') not yet accepted nor expired,
+    newest first."""
     return list(
         session.scalars(
             select(Invitation)
             .where(
                 Invitation.group_id == group.id,
+                Invitation.producer_id.is_(None),
                 Invitation.accepted_at.is_(None),
                 Invitation.expires_at > now,
             )
@@ -274,7 +276,9 @@ def accept_invitation(
     now: datetime,
     user: User | None = None,
 ) -> User:
-    """Join the group: create the account, or add the group to the signed-in one."""
+    """Join the group: create the account, or add the group to the signed-in one.
+
+    A producer's invitation links the group's producer record to the account instead."""
     if user is None and find_user_by_email(session, invitation.email):
         # Holding the link is not proof of owning that account: log in first.
         raise ServiceError(_("An account exists for this e-mail: log in first."), field="email")
@@ -288,7 +292,13 @@ def accept_invitation(
             password=password,
             now=now,
         )
-    add_membership(session, user, invitation.group, role=invitation.role, now=now)
+    if invitation.producer_id is not None:
+        # A producer's invitation: their producer page, not a place among the members.
+        from .producers import link_account
+
+        link_account(session, invitation, user)
+    else:
+        add_membership(session, user, invitation.group, role=invitation.role, now=now)
     invitation.accepted_at = now
     session.flush()
     return user

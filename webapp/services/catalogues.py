@@ -14,8 +14,21 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import UNITS, Catalogue, Group, Producer, Product
-from . import ServiceError
+from ..domain.cycle import Action
+from ..models import (
+    UNITS,
+    Basket,
+    Catalogue,
+    CatalogueManager,
+    Distribution,
+    Group,
+    Membership,
+    OrderLine,
+    Producer,
+    Product,
+    User,
+)
+from . import ServiceError, audit, cycle_rules
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTO_PIXELS = 40_000_000  # refuse decompression bombs before decoding
@@ -76,7 +89,9 @@ def save_catalogue(
     producer: Producer,
     name: str,
     description: str,
+    producer_can_edit: bool | None = None,
 ) -> Catalogue:
+    """Create or update a catalogue; `producer_can_edit` lets its producer change its products."""
     if not name.strip():
         raise ServiceError(_("A name is required."), field="name")
     if catalogue is None:
@@ -84,6 +99,8 @@ def save_catalogue(
         session.add(catalogue)
     catalogue.producer_id, catalogue.name = producer.id, name.strip()
     catalogue.description = description.strip()
+    if producer_can_edit is not None:
+        catalogue.producer_can_edit = producer_can_edit
     session.flush()
     return catalogue
 
@@ -239,3 +256,107 @@ def products_by_ids(session: Session, catalogue: Catalogue, ids: list[int]) -> l
             select(Product).where(Product.catalogue_id == catalogue.id, Product.id.in_(ids))
         )
     )
+
+
+# ---- catalogue managers ("référents"): members given one or more catalogues ---------------
+
+
+def managers_of(session: Session, catalogue: Catalogue) -> list[Membership]:
+    """The members who manage a catalogue, by name."""
+    return list(
+        session.scalars(
+            select(Membership)
+            .join(CatalogueManager, CatalogueManager.membership_id == Membership.id)
+            .join(User, User.id == Membership.user_id)
+            .where(CatalogueManager.catalogue_id == catalogue.id)
+            .options(selectinload(Membership.user))
+            .order_by(User.last_name, User.first_name)
+        )
+    )
+
+
+def add_manager(session: Session, catalogue: Catalogue, membership_id: int | None) -> Membership:
+    """Give a member of the catalogue's group this catalogue to manage (once)."""
+    membership = session.get(Membership, membership_id) if membership_id else None
+    if membership is None or membership.group_id != catalogue.group_id:
+        raise ServiceError(_("Choose a member of the group."), field="membership_id")
+    if session.get(CatalogueManager, (membership.id, catalogue.id)) is None:
+        session.add(CatalogueManager(membership_id=membership.id, catalogue_id=catalogue.id))
+        session.flush()
+    return membership
+
+
+def remove_manager(session: Session, catalogue: Catalogue, membership_id: int) -> None:
+    """Take a catalogue back from a member (nothing happens when they did not manage it)."""
+    row = session.get(CatalogueManager, (membership_id, catalogue.id))
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
+def managed_by(session: Session, membership: Membership) -> list[Catalogue]:
+    """The live catalogues a member manages in their group."""
+    return list(
+        session.scalars(
+            select(Catalogue)
+            .join(CatalogueManager, CatalogueManager.catalogue_id == Catalogue.id)
+            .where(
+                CatalogueManager.membership_id == membership.id,
+                Catalogue.archived_at.is_(None),
+            )
+            .options(selectinload(Catalogue.producer), selectinload(Catalogue.products))
+            .order_by(Catalogue.name)
+        )
+    )
+
+
+def remove_unavailable_of_catalogue(
+    session: Session,
+    distribution: Distribution,
+    catalogue: Catalogue,
+    *,
+    actor: User,
+    now: datetime,
+) -> list[OrderLine]:
+    """Set one catalogue's lines of unavailable products to zero, keeping what was ordered.
+
+    What its manager may do: `reports.remove_unavailable` for one catalogue. Which products
+    are unavailable at this distribution is read from `reports.day_orders`, so both follow
+    the same rule. Validated baskets keep their lines.
+    """
+    from . import reports
+
+    if catalogue not in distribution.catalogues:
+        raise ServiceError(_("This catalogue is not part of this distribution."), status=404)
+    cycle_rules.check(Action.REMOVE_UNAVAILABLE, distribution, now)
+    day = reports.day_orders(session, distribution, catalogue_id=catalogue.id)
+    ids = [li.id for o in day for li in o.lines if li.quantity > 0 and not li.product.active]
+    lines = session.scalars(
+        select(OrderLine)
+        .join(Basket)
+        .where(OrderLine.id.in_(ids), OrderLine.quantity > 0, Basket.validated_at.is_(None))
+        .options(
+            selectinload(OrderLine.basket).selectinload(Basket.user),
+            selectinload(OrderLine.product),
+        )
+        .order_by(OrderLine.id)
+    ).all()
+    for line in lines:
+        audit.record(
+            session,
+            group_id=distribution.group_id,
+            actor=actor,
+            action="remove_unavailable",
+            now=now,
+            distribution_id=distribution.id,
+            member_id=line.basket.user_id,
+            target=line.product.name,
+            before={"quantity": line.quantity},
+            after={"quantity": Decimal(0)},
+        )
+        line.ordered_quantity = line.quantity
+        line.quantity = Decimal(0)
+        line.removed_at = now
+        line.removed_by_id = actor.id
+    session.flush()
+    return list(lines)

@@ -29,6 +29,7 @@ def send_mail(
     body: str,
     message_id: str | None = None,
     timeout: float | None = None,
+    attachments: list[tuple[str, str, bytes]] = (),
 ) -> bool:
     """Send a plain-text e-mail; return False (and log why) when SMTP is not configured.
 
@@ -48,6 +49,12 @@ def send_mail(
     message["Message-ID"] = message_id or f"<{_random_id()}@{mail_domain(config)}>"
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(body)
+    for filename, mimetype, data in attachments:  # (name, "application/pdf", bytes)
+        maintype, _slash, subtype = mimetype.partition("/")
+        if maintype == "text":  # sent as UTF-8 text, so mail programs read the accents
+            message.add_attachment(data.decode("utf-8"), subtype=subtype, filename=filename)
+        else:
+            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     wait = float(timeout or config.get("SMTP_TIMEOUT") or DEFAULT_TIMEOUT)
     try:
         with smtplib.SMTP(host, int(config.get("SMTP_PORT", 25)), timeout=wait) as smtp:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from flask import url_for
-from flask_babel import force_locale, format_datetime
+from flask_babel import force_locale, format_currency, format_date, format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,6 +56,7 @@ class Message:
     body: str
     url: str
     group_id: int | None = None
+    channel: str = "auto"  # "email" for messages with files (attachments.BUILDERS)
 
 
 def _members(session: Session, group: Group, *, coordinators_only: bool = False) -> list[User]:
@@ -81,7 +83,58 @@ def due_messages(session: Session, *, now: datetime) -> list[Message]:
     for d in distributions:
         group = session.get(Group, d.group_id)
         messages += _for_distribution(session, d, group, now)
+        messages += _purchase_orders(session, d, group, now)
     return messages
+
+
+PURCHASE_ORDER_WINDOW = timedelta(days=2)  # after the close; older closes are not sent late
+
+
+def _purchase_orders(
+    session: Session, d: Distribution, group: Group, now: datetime
+) -> list[Message]:
+    """When orders close: each producer with an account gets their purchase order (PDF and
+    CSV attached by `attachments`), one e-mail per producer and distribution."""
+    from .attachments import PURCHASE_ORDER, purchase_order_ref
+    from .producers import purchase_order
+
+    if d.status(now) not in (Status.CLOSED, Status.DISTRIBUTING, Status.DISTRIBUTED):
+        return []
+    if now - d.orders_close_at > PURCHASE_ORDER_WINDOW:
+        return []
+    out = []
+    for producer in {c.producer for c in d.catalogues if c.producer.user_id is not None}:
+        user = session.get(User, producer.user_id)
+        orders, summaries = purchase_order(session, d, producer)
+        total = sum(s.total_cents for s in summaries)
+        with force_locale(user.locale or "fr"):
+            title = _(
+                "Purchase order: %(group)s, %(day)s",
+                group=group.name,
+                day=format_date(d.starts_at, format="full"),
+            )
+            body = _(
+                "Orders for the distribution of %(when)s at %(place)s are closed: "
+                "%(n)d order(s), %(total)s incl. VAT. The purchase order is attached "
+                "(PDF and CSV).",
+                when=_when(d.starts_at),
+                place=d.place.name,
+                n=len(orders),
+                total=format_currency(Decimal(total) / 100, "EUR"),
+            )
+        out.append(
+            Message(
+                user,
+                PURCHASE_ORDER,
+                purchase_order_ref(d, producer),
+                title,
+                body,
+                url_for("reports.producer_home"),
+                group.id,
+                channel="email",
+            )
+        )
+    return out
 
 
 def _for_distribution(session, d: Distribution, group: Group, now: datetime) -> list[Message]:
@@ -205,6 +258,7 @@ def queue_due(session: Session, *, now: datetime, messages: list[Message] | None
             url=message.url,
             user=message.user,
             group_id=message.group_id,
+            channel=message.channel,
             now=now,
         )
         queued += row is not None

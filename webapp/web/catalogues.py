@@ -17,14 +17,25 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_login import current_user, login_required
 
 from .. import clock
 from ..domain.money import AmountError, parse_amount_cents, parse_quantity
 from ..extensions import db
-from ..models import UNITS, Catalogue, Producer, Product
-from ..services import ServiceError
+from ..models import UNITS, Catalogue, Group, Producer, Product, User
+from ..services import ServiceError, producers
 from ..services import catalogues as svc
-from .access import coordinator_required, get_in_group_or_404
+from ..services.accounts import group_members
+from ..services.permissions import can_edit_producer
+from .access import (
+    MANAGE,
+    READ,
+    catalogue_required,
+    coordinator_required,
+    get_in_group_or_404,
+    is_coordinator,
+    may,
+)
 
 bp = Blueprint("catalogues", __name__, url_prefix="/catalogues")
 
@@ -37,13 +48,20 @@ def _producer_or_404(producer_id: int) -> Producer:
 
 
 @bp.route("/")
-@coordinator_required
+@login_required
 def index():
-    return render_template(
-        "catalogues/index.html",
-        catalogues=svc.catalogues_of(db.session, g.group),
-        producers=svc.producers_of(db.session, g.group),
-    )
+    """Coordinators: every catalogue and producer; managers: the catalogues they manage."""
+    catalogues, producers_list = [], []
+    if is_coordinator():
+        catalogues = svc.catalogues_of(db.session, g.group)
+        producers_list = svc.producers_of(db.session, g.group)
+    elif g.membership is not None:
+        catalogues = svc.managed_by(db.session, g.membership)
+        if not catalogues:
+            abort(403)
+    else:
+        abort(403)
+    return render_template("catalogues/index.html", catalogues=catalogues, producers=producers_list)
 
 
 @bp.route("/producers/new", methods=["GET", "POST"])
@@ -53,6 +71,8 @@ def producer(producer_id: int | None = None):
     producer = _producer_or_404(producer_id) if producer_id else None
     errors = {}
     if request.method == "POST":
+        if producer and not can_edit_producer(current_user, producer, session=db.session):
+            abort(403)  # another group's record, shared through a catalogue: read only
         form = request.form
         try:
             saved = svc.save_producer(
@@ -69,9 +89,35 @@ def producer(producer_id: int | None = None):
         else:
             flash(_("Producer %(name)s saved.", name=saved.name), "success")
             return redirect(url_for("catalogues.index"))
+    account = db.session.get(User, producer.user_id) if producer and producer.user_id else None
     return render_template(
-        "catalogues/producer.html", producer=producer, errors=errors, form=request.form
+        "catalogues/producer.html",
+        producer=producer,
+        errors=errors,
+        form=request.form,
+        account=account,
+        invitation=producers.pending_invitation(db.session, producer, now=clock.now())
+        if producer
+        else None,
     ), 400 if errors else 200
+
+
+@bp.route("/producers/<int:producer_id>/invite", methods=["POST"])
+@coordinator_required
+def invite_producer(producer_id: int):
+    """Send the producer an invitation to their producer page."""
+    producer = _producer_or_404(producer_id)
+    invitation = producers.invite_producer(
+        db.session,
+        g.group,
+        producer,
+        email=request.form.get("email", ""),
+        actor=current_user,
+        now=clock.now(),
+        join_url=lambda token: url_for("auth.join", token=token, _external=True),
+    )
+    flash(_("Invitation sent to %(email)s.", email=invitation.email), "success")
+    return redirect(url_for("catalogues.producer", producer_id=producer.id))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -96,6 +142,7 @@ def edit(catalogue_id: int | None = None):
                     producer=producer,
                     name=request.form.get("name", ""),
                     description=request.form.get("description", ""),
+                    producer_can_edit=request.form.get("producer_can_edit") == "1",
                 )
             except ServiceError as error:
                 errors[error.field or "name"] = error.message
@@ -108,20 +155,53 @@ def edit(catalogue_id: int | None = None):
         producers=producers,
         errors=errors,
         form=request.form,
+        managers=svc.managers_of(db.session, catalogue) if catalogue else [],
+        members=group_members(db.session, g.group) if catalogue else [],
     ), 400 if errors else 200
 
 
-@bp.route("/<int:catalogue_id>")
+@bp.route("/<int:catalogue_id>/managers", methods=["POST"])
 @coordinator_required
-def show(catalogue_id: int):
+def add_manager(catalogue_id: int):
+    """Give a member this catalogue to manage."""
     catalogue = get_in_group_or_404(Catalogue, catalogue_id)
-    return render_template("catalogues/show.html", catalogue=catalogue)
+    membership = svc.add_manager(db.session, catalogue, request.form.get("membership_id", type=int))
+    flash(
+        _("%(name)s manages %(catalogue)s.", name=membership.user.name, catalogue=catalogue.name),
+        "success",
+    )
+    return redirect(url_for("catalogues.edit", catalogue_id=catalogue.id))
+
+
+@bp.route("/<int:catalogue_id>/managers/<int:membership_id>/remove", methods=["POST"])
+@coordinator_required
+def remove_manager(catalogue_id: int, membership_id: int):
+    catalogue = get_in_group_or_404(Catalogue, catalogue_id)
+    svc.remove_manager(db.session, catalogue, membership_id)
+    flash(_("Catalogue manager removed."), "success")
+    return redirect(url_for("catalogues.edit", catalogue_id=catalogue.id))
+
+
+def _group_of(catalogue: Catalogue) -> Group:
+    """The catalogue's group (a producer may edit it from outside the group)."""
+    return db.session.get(Group, catalogue.group_id)
+
+
+@bp.route("/<int:catalogue_id>")
+@catalogue_required(READ)
+def show(catalogue: Catalogue):
+    return render_template(
+        "catalogues/show.html",
+        catalogue=catalogue,
+        group=_group_of(catalogue),
+        can_manage=may(catalogue, MANAGE),
+        coordinator=is_coordinator() and catalogue.group_id == g.group.id,
+    )
 
 
 @bp.route("/<int:catalogue_id>/products/active", methods=["POST"])
-@coordinator_required
-def bulk_active(catalogue_id: int):
-    catalogue = get_in_group_or_404(Catalogue, catalogue_id)
+@catalogue_required(MANAGE)
+def bulk_active(catalogue: Catalogue):
     ids = [int(i) for i in request.form.getlist("product_id") if i.isdigit()]
     active = request.form.get("active") == "1"
     count = svc.set_active(db.session, catalogue, ids, active)
@@ -154,7 +234,7 @@ def archive(catalogue_id: int):
     return redirect(url_for("catalogues.index"))
 
 
-def _product_input(form) -> tuple[svc.ProductInput | None, dict]:
+def _product_input(form, group: Group) -> tuple[svc.ProductInput | None, dict]:
     """Read the product form; return the input or field errors (nothing is saved then)."""
     errors = {}
 
@@ -188,7 +268,7 @@ def _product_input(form) -> tuple[svc.ProductInput | None, dict]:
         active=form.get("active") == "1",
         weighed=form.get("weighed") == "1",
     )
-    errors.update({k: v for k, v in svc.check_product(g.group, data).items() if k not in errors})
+    errors.update({k: v for k, v in svc.check_product(group, data).items() if k not in errors})
     return (None if errors else data), errors
 
 
@@ -202,15 +282,15 @@ def _is_rate(text: str | None) -> bool:
 
 @bp.route("/<int:catalogue_id>/products/new", methods=["GET", "POST"])
 @bp.route("/<int:catalogue_id>/products/<int:product_id>", methods=["GET", "POST"])
-@coordinator_required
-def product(catalogue_id: int, product_id: int | None = None):
-    catalogue = get_in_group_or_404(Catalogue, catalogue_id)
+@catalogue_required(MANAGE)
+def product(catalogue: Catalogue, product_id: int | None = None):
+    group = _group_of(catalogue)
     product = db.session.get(Product, product_id) if product_id else None
     if product_id and (product is None or product.catalogue_id != catalogue.id):
         abort(404)
     errors = {}
     if request.method == "POST":
-        data, errors = _product_input(request.form)
+        data, errors = _product_input(request.form, group)
         photo = request.files.get("photo")
         photo_name = None
         if data and photo and photo.filename:
@@ -221,7 +301,7 @@ def product(catalogue_id: int, product_id: int | None = None):
             except ServiceError as error:
                 errors["photo"] = error.message
         if not errors:
-            saved = svc.save_product(db.session, g.group, catalogue, product, data)
+            saved = svc.save_product(db.session, group, catalogue, product, data)
             if photo_name:
                 saved.photo = photo_name
             flash(_("Product %(name)s saved.", name=saved.name), "success")
@@ -233,19 +313,20 @@ def product(catalogue_id: int, product_id: int | None = None):
         errors=errors,
         form=request.form,
         units=UNITS,
+        group=group,
     ), 400 if errors else 200
 
 
 @bp.route("/<int:catalogue_id>/import", methods=["GET", "POST"])
-@coordinator_required
-def import_products(catalogue_id: int):
+@catalogue_required(MANAGE)
+def import_products(catalogue: Catalogue):
     """Upload a catalogue file, see every row with its errors, then import (or skip the wrong)."""
     from flask_babel import get_locale
 
     from ..services import product_import
     from .units import accepted_units, unit_label
 
-    catalogue = get_in_group_or_404(Catalogue, catalogue_id)
+    group = _group_of(catalogue)
     text, preview, error = "", None, None
     if request.method == "POST":
         upload = request.files.get("file")
@@ -254,11 +335,11 @@ def import_products(catalogue_id: int):
                 text = product_import.decode(upload.read())
             else:
                 text = request.form.get("csv_text", "")
-            preview = product_import.parse(text, g.group, catalogue, db.session)
+            preview = product_import.parse(text, group, catalogue, db.session)
             if request.form.get("confirm"):
                 count = product_import.import_rows(
                     db.session,
-                    g.group,
+                    group,
                     catalogue,
                     preview.rows,
                     skip_wrong=request.form.get("skip") == "1",
@@ -294,9 +375,8 @@ def archive_producer(producer_id: int):
 
 
 @bp.route("/<int:catalogue_id>/products/<int:product_id>/archive", methods=["POST"])
-@coordinator_required
-def archive_product(catalogue_id: int, product_id: int):
-    catalogue = get_in_group_or_404(Catalogue, catalogue_id)
+@catalogue_required(MANAGE)
+def archive_product(catalogue: Catalogue, product_id: int):
     product = db.session.get(Product, product_id)
     if product is None or product.catalogue_id != catalogue.id:
         abort(404)

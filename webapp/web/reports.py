@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..extensions import db
-from ..models import Catalogue, Distribution, Group, Producer
-from ..services import reports
-from .access import coordinator_required, get_in_group_or_404
+from ..models import Catalogue, Distribution, Group
+from ..services import producers, reports
+from ..services.catalogues import remove_unavailable_of_catalogue
+from ..services.notices import tell_removed
+from .access import (
+    READ,
+    catalogue_manager_or_coordinator,
+    catalogue_or_refuse,
+    catalogue_required,
+    coordinator_required,
+    get_in_group_or_404,
+    is_coordinator,
+)
 from .csvs import cents as _cents
 from .csvs import csv_response as _csv
 from .csvs import qty as _qty
@@ -34,31 +42,7 @@ def _summary_response(distribution: Distribution, catalogues: list[Catalogue], t
     day = reports.day_orders(db.session, distribution)
     summaries = reports.product_summary(day, catalogues)
     if request.args.get("format") == "csv":
-        rows = [
-            [_("Producer"), _("Product"), _("Quantity"), _("Unit"), _("Unit price"), _("Total")]
-        ]
-        for summary in summaries:
-            for row in summary.rows:
-                rows.append(
-                    [
-                        summary.catalogue.producer.name,
-                        row.product.name,
-                        _qty(row.quantity),
-                        row.product.unit,
-                        _cents(row.unit_price_cents),
-                        _cents(row.total_cents),
-                    ]
-                )
-            rows.append(
-                [
-                    summary.catalogue.producer.name,
-                    _("Total"),
-                    "",
-                    "",
-                    "",
-                    _cents(summary.total_cents),
-                ]
-            )
+        rows = producers.summary_rows(summaries, _cents, _qty)
         return _csv(rows, f"summary-{distribution.id}.csv")
     return render_template(
         template,
@@ -69,10 +53,19 @@ def _summary_response(distribution: Distribution, catalogues: list[Catalogue], t
 
 
 @bp.route("/distributions/<int:distribution_id>/summary")
-@coordinator_required
+@login_required
 def summary(distribution_id: int):
-    distribution = get_in_group_or_404(Distribution, distribution_id)
-    return _summary_response(distribution, _catalogues(distribution), "reports/summary.html")
+    """Coordinators: every catalogue of the day; a catalogue's managers and producer: theirs
+    (`?catalogue=`)."""
+    if is_coordinator():
+        distribution = get_in_group_or_404(Distribution, distribution_id)
+        return _summary_response(distribution, _catalogues(distribution), "reports/summary.html")
+    wanted = request.args.get("catalogue", type=int)
+    if wanted is None:
+        abort(403)
+    catalogue = catalogue_or_refuse(wanted, READ)
+    distribution = _day_of(catalogue, distribution_id)
+    return _summary_response(distribution, [catalogue], "reports/summary.html")
 
 
 def _signin_context(distribution: Distribution) -> dict:
@@ -114,61 +107,109 @@ def signin_pdf(distribution_id: int):
     return response
 
 
-# ---- producers ("Cagette Pro"): their own catalogues, in every group they supply ----------
+# ---- one catalogue's days: its coordinators, its managers ("référents"), its producer -----
 
 
-def _my_producers() -> list[Producer]:
-    return list(db.session.scalars(select(Producer).where(Producer.user_id == current_user.id)))
+def _day_of(catalogue: Catalogue, distribution_id: int) -> Distribution:
+    """A distribution the catalogue takes part in."""
+    distribution = db.session.get(Distribution, distribution_id)
+    if distribution is None or catalogue not in distribution.catalogues:
+        abort(404)
+    return distribution
 
 
 @bp.route("/producer/")
 @login_required
 def producer_home():
-    producers = _my_producers()
-    if not producers:
+    """The producer's overview: every coming distribution of every group they supply."""
+    if not producers.producers_of_user(db.session, current_user):
         abort(403)
-    catalogues = db.session.scalars(
-        select(Catalogue)
-        .where(Catalogue.producer_id.in_([p.id for p in producers]))
-        .options(selectinload(Catalogue.producer))
-    ).all()
     now = clock.now()
-    rows = []
-    for catalogue in catalogues:
-        distributions = db.session.scalars(
-            select(Distribution)
-            .where(Distribution.catalogues.contains(catalogue), Distribution.cancelled_at.is_(None))
-            .options(selectinload(Distribution.place))
-            .order_by(Distribution.starts_at.desc())
-            .limit(12)
-        ).all()
-        group = db.session.get(Group, catalogue.group_id)
-        rows.append((catalogue, group, distributions))
-    return render_template("reports/producer_home.html", rows=rows, now=now)
+    days = producers.overview(db.session, current_user, now=now)
+    catalogues = producers.catalogues_of_user(db.session, current_user)
+    return render_template(
+        "reports/producer_home.html",
+        coming=[d for d in days if d.distribution.ends_at > now],
+        past=[d for d in days if d.distribution.ends_at <= now],
+        catalogues=catalogues,
+        groups={c.group_id: db.session.get(Group, c.group_id) for c in catalogues},
+    )
 
 
-@bp.route("/producer/catalogues/<int:catalogue_id>/distributions/<int:distribution_id>")
-@login_required
-def producer_orders(catalogue_id: int, distribution_id: int):
-    catalogue = db.session.get(Catalogue, catalogue_id)
-    distribution = db.session.get(Distribution, distribution_id)
-    mine = {p.id for p in _my_producers()}
-    if (
-        catalogue is None
-        or distribution is None
-        or catalogue.producer_id not in mine
-        or catalogue not in distribution.catalogues
-    ):
-        abort(404)
-    day = reports.day_orders(db.session, distribution, catalogue_id=catalogue.id)
-    summaries = reports.product_summary(day, [catalogue])
+@bp.route("/catalogues/<int:catalogue_id>/distributions")
+@catalogue_required(READ)
+def catalogue_days(catalogue: Catalogue):
+    """Coming and recent distributions of one catalogue, with their totals."""
+    now = clock.now()
+    days = producers.overview_of_catalogue(db.session, catalogue, now=now)
+    return render_template(
+        "reports/producer_days.html",
+        catalogue=catalogue,
+        group=db.session.get(Group, catalogue.group_id),
+        days=days,
+        now=now,
+    )
+
+
+@bp.route("/catalogues/<int:catalogue_id>/distributions/<int:distribution_id>")
+@bp.route(
+    "/producer/catalogues/<int:catalogue_id>/distributions/<int:distribution_id>",
+    endpoint="producer_orders",
+)
+@catalogue_required(READ)
+def catalogue_orders(catalogue: Catalogue, distribution_id: int):
+    """One catalogue's orders at one distribution: summary, by member, CSV, PDF."""
+    distribution = _day_of(catalogue, distribution_id)
     if request.args.get("format") == "csv":
         return _summary_response(distribution, [catalogue], "reports/summary.html")
+    now = clock.now()
+    day = producers.day_of_catalogue(db.session, distribution, catalogue, now=now)
     return render_template(
         "reports/producer_orders.html",
         catalogue=catalogue,
         distribution=distribution,
-        orders=day,
-        summaries=summaries,
-        group=db.session.get(Group, catalogue.group_id),
+        day=day,
+        orders=reports.day_orders(db.session, distribution, catalogue_id=catalogue.id),
+        group=day.group,
+        can_remove=catalogue_manager_or_coordinator(catalogue),
+    )
+
+
+@bp.route("/catalogues/<int:catalogue_id>/distributions/<int:distribution_id>/purchase-order.pdf")
+@catalogue_required(READ)
+def purchase_order_pdf(catalogue: Catalogue, distribution_id: int):
+    """The purchase order as sent to the producer when orders close."""
+    from ..services.attachments import purchase_order_pdf as build
+
+    distribution = _day_of(catalogue, distribution_id)
+    response = Response(build(db.session, distribution, [catalogue]), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'inline; filename="bon-de-commande-{distribution.id}-{catalogue.id}.pdf"'
+    )
+    return response
+
+
+@bp.route(
+    "/catalogues/<int:catalogue_id>/distributions/<int:distribution_id>/remove-unavailable",
+    methods=["POST"],
+)
+@login_required
+def remove_unavailable(catalogue_id: int, distribution_id: int):
+    """A catalogue's manager takes its unavailable products out of the orders."""
+    catalogue = catalogue_or_refuse(catalogue_id, READ)
+    if not catalogue_manager_or_coordinator(catalogue):
+        abort(403)
+    distribution = _day_of(catalogue, distribution_id)
+    now = clock.now()
+    lines = remove_unavailable_of_catalogue(
+        db.session, distribution, catalogue, actor=current_user, now=now
+    )
+    tell_removed(db.session, lines, distribution, now=now)
+    flash(
+        _("%(n)d line(s) of unavailable products removed from the orders.", n=len(lines)), "success"
+    )
+    return redirect(
+        url_for(
+            "reports.catalogue_orders", catalogue_id=catalogue.id, distribution_id=distribution.id
+        )
     )
