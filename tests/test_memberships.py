@@ -128,6 +128,8 @@ def test_a_fee_paid_goes_into_the_ledger_and_the_balance_still_adds_up(
     auth.login("m@x.test")
     mine = client.get("/memberships/mine").get_data(as_text=True)
     assert "2026" in mine and "15,00" in mine
+    # The account history lists the two entries (its label for the kind is not mine to add).
+    assert client.get("/account/history").status_code == 200
 
 
 def test_a_fee_paid_from_the_balance_is_a_debit_only(auth, post, session, club, now):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import force_locale
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -111,11 +111,11 @@ def audience_ids(
         label, ids = _("All members"), _members(group.id)
     elif audience == "distribution":
         d = _in_group(session, Distribution, ref, group)
-        label = _("Who ordered for %(day)s", day=d.starts_at.date().isoformat())
+        label = _("Who ordered for %(day)s", day=format_date(d.starts_at, "long"))
         ids = _buyers(group.id, Basket.distribution_id == d.id)
     elif audience == "duty":
         d = _in_group(session, Distribution, ref, group)
-        label = _("On duty on %(day)s", day=d.starts_at.date().isoformat())
+        label = _("On duty on %(day)s", day=format_date(d.starts_at, "long"))
         ids = select(DutyAssignment.user_id).where(DutyAssignment.distribution_id == d.id)
     elif audience == "producer":
         p = _producer_in_group(session, ref, group)

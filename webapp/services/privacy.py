@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from flask_babel import force_locale, format_currency
+from flask_babel import force_locale, format_currency, format_date
 from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -342,7 +342,7 @@ def erase_refusals(session: Session, user: User) -> list[str]:
     ).all()
     for starts_at in open_days:
         reasons.append(
-            _("The basket of %(day)s is not validated yet.", day=starts_at.date().isoformat())
+            _("The basket of %(day)s is not validated yet.", day=format_date(starts_at, "long"))
         )
     return reasons
 
