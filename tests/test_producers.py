@@ -324,3 +324,24 @@ def test_the_purchase_order_email_carries_a_pdf_and_a_csv_with_the_right_totals(
     assert ["Œufs", "4", "piece", "4,25", "17,00"] == rows[2][1:]
     assert rows[-1][1] == "Total" and rows[-1][-1] == "23,00"
     assert "23,00" in email.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_the_producer_downloads_the_purchase_order_of_one_catalogue(
+    client, auth, session, now, farm
+):
+    producer_user = factories.user(session, now=now, email="ferme@example.test")
+    farm["producer"].user_id = producer_user.id
+    session.commit()
+    auth.login("ferme@example.test")
+    url = f"/catalogues/{farm['catalogue'].id}/distributions/{farm['d'].id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Lovelace Ada" in page and "18,75" in page and "Ouvert jusqu" in page
+    pdf = client.get(url + "/purchase-order.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Poireaux" in text and "18,75" in text
+    other = factories.catalogue(session, group=farm["group"], name="Pains")
+    farm["d"].catalogues.append(other)
+    session.commit()
+    theirs = f"/catalogues/{other.id}/distributions/{farm['d'].id}/purchase-order.pdf"
+    assert client.get(theirs).status_code == 403
