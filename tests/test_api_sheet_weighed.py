@@ -20,9 +20,10 @@ def test_sheet_page_words_for_weighed_lines(client, auth, session, now):
     d = _day(session, now)
     auth.login("c@example.test")
     page = client.get(f"/distributions/{d.id}/sheet", headers={"Accept-Language": "fr"})
-    words = json.loads(
+    i18n = json.loads(
         re.search(r'<script type="application/json" id="i18n">(.*?)</script>', page.text, re.S)[1]
     )
+    words = {**i18n["strings"], "units": i18n["units"]}  # one place: web/sheet.py sheet_i18n()
     assert words["weight"] == "Poids"
     assert words["weighed_as"] == "pesé\u00a0: %(quantity)s"  # the script fills it in
     assert words["weighed_quantity"] == "Quantité pesée de %(product)s"
