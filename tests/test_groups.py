@@ -113,7 +113,7 @@ def test_the_shell_creates_a_group_and_invites_a_new_coordinator(app, session, n
     invitation = session.scalar(select(Invitation).where(Invitation.group_id == group.id))
     assert (invitation.email, invitation.role) == ("boss@example.test", "coordinator")
     message = session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "invitation"))
-    assert message.email == "boss@example.test" and message.url.startswith("/join/")
+    assert message.email == "boss@example.test" and message.url.startswith("http://localhost/join/")
 
 
 def test_the_shell_makes_an_existing_account_coordinator(app, session, person):

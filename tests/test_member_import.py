@@ -162,5 +162,5 @@ def test_a_single_invitation_is_queued_in_the_outbox(auth, post, session, coordi
         str(invitation.id),
         "email",
     )
-    assert message.url.startswith("/join/") and message.url in message.body
+    assert message.url.startswith("http://localhost/join/") and message.url in message.body
     assert "AMAP des Tests" in message.title

@@ -66,7 +66,7 @@ def test_push_round_trip_is_encrypted_and_signed(app, loopback, client, member, 
         assert payload == {
             "title": "Court-circuit",
             "body": "Les notifications fonctionnent sur cet appareil.",
-            "url": "/",
+            "url": "http://localhost/",  # absolute: it is opened from the notification
             "tag": receiver.headers[0]["topic"],
         }
         assert receiver.headers[0]["ttl"] == "86400"

@@ -472,3 +472,16 @@ def test_the_sender_loop_is_woken_at_once(app, session, auth, post, now, day, sm
         loop.terminate()
         loop.wait(timeout=10)
     assert {m.state for m in rows(session).values()} == {"sent"}
+
+
+def test_links_in_messages_are_absolute_and_written_once(app):
+    """An e-mail is read far from the site: its link is absolute (PUBLIC_URL, else the
+    address the request came to), and a body that holds it already does not repeat it."""
+    from webapp.services.outbox import absolute
+
+    with app.test_request_context(base_url="https://amap.example.org"):
+        assert absolute("/distributions/3/shop") == "https://amap.example.org/distributions/3/shop"
+        assert absolute("https://elsewhere.test/x") == "https://elsewhere.test/x"
+    app.config["PUBLIC_URL"] = "https://court-circuit.example/"
+    with app.test_request_context(base_url="http://internal:8000"):
+        assert absolute("/join/abc") == "https://court-circuit.example/join/abc"

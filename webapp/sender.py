@@ -263,7 +263,9 @@ def deliver(job: Job, ctx: Context) -> Outcome:
         outcome.error, outcome.permanent = "no e-mail address", True
         return outcome
     public = ctx.config.get("PUBLIC_URL") or ""
-    text = f"{job.body}\n\n{public}{job.url}" if job.url else job.body
+    link = job.url if "://" in job.url else f"{public}{job.url}"
+    # the link once: an invitation's body already holds it
+    text = f"{job.body}\n\n{link}" if job.url and link not in job.body else job.body
     try:
         sent = mail.send_mail(
             ctx.config,

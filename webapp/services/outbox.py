@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,6 +27,19 @@ def existing_keys(session: Session, keys: list[str]) -> set[str]:
             )
         )
     return found
+
+
+def absolute(url: str) -> str:
+    """A link that works from an e-mail: on PUBLIC_URL when set, else on the address the
+    request came to (a sender running later has no request to ask)."""
+    if not url or "://" in url or not url.startswith("/"):
+        return url
+    public = (current_app.config.get("PUBLIC_URL") or "") if has_app_context() else ""
+    if public:
+        return public.rstrip("/") + url
+    if has_request_context():
+        return request.host_url.rstrip("/") + url
+    return url
 
 
 def dedupe_key(kind: str, ref: str, *, user: User | None, email: str | None) -> str:
@@ -67,7 +81,7 @@ def queue(
         channel=channel,
         title=title[:200],
         body=body,
-        url=url[:500],
+        url=absolute(url)[:500],
         state="queued",
         attempts=0,
         next_attempt_at=now,

@@ -34,7 +34,9 @@ bp = Blueprint("groups", __name__, url_prefix="/groups")
 
 def join_url(token: str) -> str:
     """The absolute link of an invitation (what the e-mail carries)."""
-    return url_for("auth.join", token=token, _external=True)
+    from .auth import absolute_url
+
+    return absolute_url("auth.join", token=token)
 
 
 def open_creation() -> bool:
