@@ -345,3 +345,24 @@ def test_the_producer_downloads_the_purchase_order_of_one_catalogue(
     session.commit()
     theirs = f"/catalogues/{other.id}/distributions/{farm['d'].id}/purchase-order.pdf"
     assert client.get(theirs).status_code == 403
+
+
+def test_the_overview_reads_no_orders_of_distributions_not_open_yet(
+    app, client, auth, session, now, farm
+):
+    """A group planning a year ahead: each far-off distribution is listed, read once."""
+    from .test_web_shop import _count_queries
+
+    producer_user = factories.user(session, now=now, email="ferme@example.test")
+    farm["producer"].user_id = producer_user.id
+    session.commit()
+    auth.login("ferme@example.test")
+    before = _count_queries(app, client, "/producer/")
+    for _ in range(8):
+        factories.distribution(
+            session, group=farm["group"], now=now, state="scheduled", catalogues=[farm["catalogue"]]
+        )
+    after = _count_queries(app, client, "/producer/")
+    assert after <= before + 3  # the places, not one query of orders per distribution
+    page = client.get("/producer/").get_data(as_text=True)
+    assert page.count("Commandes ouvertes le") == 8

@@ -71,7 +71,9 @@ def invite_producer(
     """Invite a producer of the group to their producer page; queue the e-mail."""
     if producer.created_in_group_id != group.id:
         # Another group's record, used here through a catalogue: that group invites.
-        raise ServiceError(_("Only the group that added this producer can invite them."), status=403)
+        raise ServiceError(
+            _("Only the group that added this producer can invite them."), status=403
+        )
     if producer.user_id is not None:
         raise ServiceError(_("This producer already has an account."), field="email")
     email = normalise_email(email)
@@ -162,13 +164,20 @@ def day_of_catalogue(
     session: Session, distribution: Distribution, catalogue: Catalogue, *, now: datetime
 ) -> DayOfCatalogue:
     """The orders of one catalogue at one distribution, summed up."""
-    orders = reports.day_orders(session, distribution, catalogue_id=catalogue.id)
+    state = distribution.status(now)
+    # Before orders open there is nothing to read: a group planning a year ahead costs
+    # the overview no query per far-off distribution.
+    orders = (
+        []
+        if state == Status.SCHEDULED
+        else reports.day_orders(session, distribution, catalogue_id=catalogue.id)
+    )
     (summary,) = reports.product_summary(orders, [catalogue])
     return DayOfCatalogue(
         distribution,
         catalogue,
         session.get(Group, catalogue.group_id),
-        distribution.status(now),
+        state,
         len(orders),
         summary,
     )
