@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.domain.memberships import fee_refusal, period_label, period_of
-from webapp.models import LedgerEntry, MembershipFee, MembershipSettings
+from webapp.models import Basket, LedgerEntry, MembershipFee, MembershipSettings
 from webapp.services import ServiceError
 from webapp.services import memberships as svc
 from webapp.services.ledger import balance_cents
@@ -275,7 +275,7 @@ def test_what_an_unpaid_membership_does(app, session, club, now, rule, notice, m
         else:
             with pytest.raises(ServiceError) as refused:
                 svc.check_may_order(session, club["group"].id, club["member"], now=now)
-            assert refused.value.status == 403
+            assert refused.value.status == 409
         svc.record_fee(
             session,
             club["group"],
@@ -333,3 +333,26 @@ def test_the_ledger_refuses_a_membership_credit(session, club, now):
     with pytest.raises(IntegrityError):
         session.commit()
     session.rollback()
+
+
+def test_the_shop_warns_or_refuses_an_unpaid_member(client, auth, post, session, club, now):
+    catalogue = factories.catalogue(session, group=club["group"])
+    bread = factories.product(session, catalogue=catalogue, price_cents=450)
+    d = factories.distribution(session, group=club["group"], now=now, catalogues=[catalogue])
+    auth.login("c@x.test")
+    assert _rules(post, unpaid_rule="warn").status_code == 303
+    auth.logout()
+    auth.login("m@x.test")
+    shop = f"/distributions/{d.id}/shop"
+    assert "adhésion" in client.get(shop).get_data(as_text=True).lower()
+    line = f"{shop}/products/{bread.id}"
+    assert post(line, {"q": "1"}, token_from=shop).status_code == 303  # warned, not refused
+    auth.logout()
+    auth.login("c@x.test")
+    assert _rules(post, unpaid_rule="block").status_code == 303
+    auth.logout()
+    auth.login("m@x.test")
+    refused = post(line, {"q": "2"}, token_from=shop, headers={"HX-Request": "true"})
+    assert refused.status_code == 409 and "adhésion" in refused.get_data(as_text=True).lower()
+    factories.fresh(session)
+    assert [ln.quantity for b in session.scalars(select(Basket)) for ln in b.lines] == [1]

@@ -270,4 +270,4 @@ def check_may_order(session: Session, group_id: int, user: User, *, now: datetim
         return
     notice = unpaid_notice(session, group_id, user, now=now)
     if notice:
-        raise ServiceError(notice, status=403)
+        raise ServiceError(notice, status=409)

@@ -30,7 +30,7 @@ from ..models import (
     User,
     distribution_catalogues,
 )
-from . import ServiceError, audit, cycle_rules, offers
+from . import ServiceError, audit, cycle_rules, memberships, offers
 from .baskets import get_or_create_basket
 
 MAX_QUANTITY = Decimal(999)
@@ -211,6 +211,7 @@ def set_quantities(
     """
     if member is None:
         check_orders_open(distribution, now)
+        memberships.check_may_order(session, distribution.group_id, actor, now=now)
     else:
         cycle_rules.check(Action.CHANGE_BASKET, distribution, now)
     products = products_of(session, distribution, list(wanted))

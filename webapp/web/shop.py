@@ -13,7 +13,7 @@ from .. import clock
 from ..domain.cycle import Status
 from ..extensions import db
 from ..models import Basket, Distribution, Product
-from ..services import ServiceError
+from ..services import ServiceError, memberships
 from ..services.ledger import balance_cents
 from ..services.offers import unavailable_ids
 from ..services.orders import (
@@ -64,7 +64,15 @@ def _context(distribution: Distribution) -> dict:
 def shop(distribution_id: int):
     distribution = get_in_group_or_404(Distribution, distribution_id)
     catalogues = shop_products(db.session, distribution)
-    return render_template("shop/shop.html", catalogues=catalogues, **_context(distribution))
+    membership_notice = memberships.unpaid_notice(
+        db.session, g.group.id, current_user, now=clock.now()
+    )
+    return render_template(
+        "shop/shop.html",
+        catalogues=catalogues,
+        membership_notice=membership_notice,
+        **_context(distribution),
+    )
 
 
 def _wanted(product: Product) -> Decimal:
