@@ -36,6 +36,7 @@ from .access import (
     is_coordinator,
     may,
 )
+from .groups import join_url
 
 bp = Blueprint("catalogues", __name__, url_prefix="/catalogues")
 
@@ -114,7 +115,7 @@ def invite_producer(producer_id: int):
         email=request.form.get("email", ""),
         actor=current_user,
         now=clock.now(),
-        join_url=lambda token: url_for("auth.join", token=token, _external=True),
+        join_url=join_url,
     )
     flash(_("Invitation sent to %(email)s.", email=invitation.email), "success")
     return redirect(url_for("catalogues.producer", producer_id=producer.id))
