@@ -102,6 +102,9 @@ def test_a_coordinator_invites_a_producer_who_accepts_and_lands_on_their_page(
     auth.logout()
 
     path = _queued_link(session, "ferme@example.test")
+    invited = client.get(path).get_data(as_text=True)
+    assert "Votre page producteur avec" in invited and "Ouvrir ma page producteur" in invited
+    assert "Rejoindre le groupe" not in invited
     assert _accept_as_new(client, path).status_code == 302
     factories.fresh(session)
     user = session.scalar(select(User).where(User.email == "ferme@example.test"))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request, session
+import io
+import re
+
+from flask import Flask, abort, current_app, g, request, session
 from flask_login import current_user
 
 from ..db_setup import read_only_transaction
 from ..extensions import db, login_manager
 from ..models import User
-from . import assets, errors, filters
+from . import access, assets, errors, filters
 
 CSP = "; ".join(
     [
@@ -66,6 +69,39 @@ def _load_group() -> None:
         g.group = chosen.group
 
 
+# Any JSON body (API, push, is_json) is read at most this deep, before parsing; the sync
+# API caps its own bodies further (web/sheet.py).
+MAX_JSON_DEPTH = 32
+_JSON_NUL = re.compile(rb"\\u0000", re.IGNORECASE)
+
+
+def _reads_json() -> bool:
+    return request.path.startswith(("/api/", "/push/")) or request.is_json
+
+
+def _refuse_bad_input() -> None:
+    """Before anything reads the request (CSRF included): no NUL character in the query,
+    the form or a JSON body (PostgreSQL cannot store one), and no JSON nested deeper than
+    MAX_JSON_DEPTH (Python's parser would run out of stack). Answers 400 with a message."""
+    if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
+        abort(400)
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if _reads_json():
+        from .sheet import json_too_deep
+
+        data = request.get_data(cache=True)
+        # Give the views the same bytes again, however they read them (stream or data).
+        request.stream = io.BytesIO(data)  # type: ignore[misc]
+        if b"\x00" in data or _JSON_NUL.search(data) or json_too_deep(data, MAX_JSON_DEPTH):
+            abort(400)
+        return
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for key, value in request.form.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                abort(400)
+
+
 def _before_request() -> None:
     g.read_only_token = read_only_transaction.set(request.method in ("GET", "HEAD", "OPTIONS"))
     _load_group()
@@ -92,7 +128,28 @@ def _end_transaction(response) -> None:
         db.session.info.pop("outbox_queued", None)
 
 
+# Answers with their own caching: the service worker and its manifest (no-cache, read by
+# the browser's update check), static files and photos (public, long-lived).
+_OWN_CACHING = frozenset({"static", "pwa.service_worker", "pwa.service_worker_manifest"})
+_DOWNLOADS = frozenset({"text/csv", "application/pdf", "application/zip"})
+
+
+def _private_cache(response) -> None:
+    """Signed-in pages, downloads and the tablet's pages carry names, phones and amounts:
+    no shared cache keeps them, and the browser stores no copy on disk."""
+    if request.endpoint in _OWN_CACHING or response.cache_control.public:
+        return
+    personal = (
+        current_user.is_authenticated
+        or response.mimetype in _DOWNLOADS
+        or (request.endpoint or "").startswith("sheet.")
+    )
+    if personal:
+        response.headers["Cache-Control"] = "private, no-store"
+
+
 def _after_request(response):
+    _private_cache(response)
     _end_transaction(response)
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -128,6 +185,8 @@ def register_web(app: Flask) -> None:
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
+    # First of all hooks, before CSRF reads the form: bad input is refused unread.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_bad_input)
     app.before_request(_before_request)
     app.after_request(_after_request)
     app.teardown_request(_teardown_request)
@@ -152,5 +211,6 @@ def register_web(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     filters.register(app)
+    access.register_menu(app)
     assets.register(app)
     errors.register(app)

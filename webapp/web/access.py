@@ -122,3 +122,22 @@ def catalogue_required(need: str = READ):
         return wrapper
 
     return decorator
+
+
+def is_producer() -> bool:
+    """The signed-in person has a producer page (one of their farms' records)."""
+    if not current_user.is_authenticated:
+        return False
+    return (
+        db.session.scalar(select(Producer.id).where(Producer.user_id == current_user.id).limit(1))
+        is not None
+    )
+
+
+def register_menu(app) -> None:
+    """Menu entries that depend on the person: their producer page, the catalogues they
+    manage (asked only when a page draws the menu)."""
+    app.jinja_env.globals.update(
+        menu_is_producer=is_producer,
+        menu_manages_catalogues=lambda: bool(managed_catalogue_ids()) and not is_coordinator(),
+    )
