@@ -102,3 +102,9 @@ def test_the_validated_day_agrees_with_its_tablet_records(app, demo, now):
     )
     assert -debits == sum(c.due_cents for c in checks)
     assert paid == sum(c.paid_cents for c in checks) > 0
+
+
+def test_orders_take_each_distributions_own_stock(demo):
+    """The catalogue's stock is what every week starts from: the demo's orders leave it."""
+    stocks = [s for s in demo.scalars(select(Product.stock)) if s is not None]
+    assert stocks and all(s > 0 for s in stocks)

@@ -29,6 +29,7 @@ from ..models import (
     SheetEvent,
     User,
 )
+from . import offers
 from .accounts import add_membership, create_user
 from .baskets import get_or_create_basket
 from .demo_data import FIRST_NAMES, LAST_NAMES, PRODUCERS
@@ -213,10 +214,10 @@ def _orders(session, distribution, catalogues, members, rng, now) -> None:
                 else Decimal(rng.randint(1, 3))
             )
             if product.stock is not None:
-                quantity = min(quantity, product.stock)
+                # each distribution has its own stock (services/offers.py)
+                quantity = offers.move_stock(session, distribution, product, quantity)
                 if quantity <= 0:
                     continue
-                product.stock -= quantity
             session.add(
                 OrderLine(
                     basket=basket,
