@@ -77,3 +77,14 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR)
+
+# The deployment of deploy/ for real on 127.0.0.1 (root: nginx and PostgreSQL): throwaway
+# PostgreSQL, two gunicorn masters, nginx over HTTPS, the personas' browser paths through it,
+# then everything stopped. About a minute; not part of `make test`. See README, "Deployment".
+deploy-check: setup chromium pango
+	BIN=$(CURDIR)/$(BIN) bash deploy/check.sh
+
+# 1,000 groups on PostgreSQL through nginx: the busiest hour of a closing evening, measured.
+# Builds its data (a few minutes), writes bench/results/scale.json. See README, "Benchmarks".
+bench-scale: setup
+	BIN=$(CURDIR)/$(BIN) bash bench/scale.sh
