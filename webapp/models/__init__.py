@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 
+from . import contracts as contracts  # AMAP contracts: import from webapp.models.contracts
 from .audit import AuditEntry, FormSubmission
 from .catalogues import UNITS, Catalogue, Place, Producer, Product
 from .distributions import (

@@ -91,7 +91,10 @@ def shop_products(session: Session, distribution: Distribution) -> list[ShopSect
     catalogues = session.scalars(
         select(Catalogue)
         .join(distribution_catalogues, distribution_catalogues.c.catalogue_id == Catalogue.id)
-        .where(distribution_catalogues.c.distribution_id == distribution.id)
+        .where(
+            distribution_catalogues.c.distribution_id == distribution.id,
+            Catalogue.kind != "constant",  # contracts reach baskets by subscription only
+        )
         .options(selectinload(Catalogue.producer))
         .order_by(Catalogue.name)
     ).all()
@@ -184,9 +187,11 @@ def products_of(session: Session, distribution: Distribution, product_ids: list[
         .join(
             distribution_catalogues, distribution_catalogues.c.catalogue_id == Product.catalogue_id
         )
+        .join(Catalogue, Catalogue.id == Product.catalogue_id)
         .where(
             distribution_catalogues.c.distribution_id == distribution.id,
             Product.id.in_(product_ids),
+            Catalogue.kind != "constant",  # a contract line is not the shop's to change
         )
     ).all()
     found = {p.id: p for p in products}

@@ -50,6 +50,11 @@ class LineRow:
     vat_rate: Decimal
     removed_at: datetime | None
     ordered_quantity: Decimal | None
+    subscription_id: int | None = None  # a contract line (services/contracts.py)
+
+    @property
+    def contract(self) -> bool:
+        return self.subscription_id is not None
 
     @property
     def product_id(self) -> int:
@@ -129,6 +134,7 @@ def day_orders(
             OrderLine.vat_rate,
             OrderLine.removed_at,
             OrderLine.ordered_quantity,
+            OrderLine.subscription_id,
             Product.id,
             Product.name,
             offers.available_column(distribution),
@@ -166,6 +172,7 @@ def day_orders(
         vat,
         removed,
         ordered,
+        subscription_id,
         product_id,
         name,
         active,
@@ -184,7 +191,9 @@ def day_orders(
             order = orders[basket_id] = MemberOrder(
                 BasketRow(basket_id, number), Person(user_id, first, last, phone), []
             )
-        order.lines.append(LineRow(line_id, product, quantity, price, vat, removed, ordered))
+        order.lines.append(
+            LineRow(line_id, product, quantity, price, vat, removed, ordered, subscription_id)
+        )
     result = [
         o for o in orders.values() if keep_empty or any(line.quantity > 0 for line in o.lines)
     ]
@@ -202,6 +211,12 @@ class SummaryRow:
     quantity: Decimal = Decimal(0)
     total_cents: int = 0
     members: int = 0
+    # Of `quantity`, what AMAP contracts bring (the rest is the shop's): apart and together.
+    contract_quantity: Decimal = Decimal(0)
+
+    @property
+    def shop_quantity(self) -> Decimal:
+        return self.quantity - self.contract_quantity
 
 
 @dataclass
@@ -236,6 +251,8 @@ def product_summary(
             row.quantity += line.quantity
             row.total_cents += line.total_cents
             row.members += 1
+            if line.contract:
+                row.contract_quantity += line.quantity
             lines_by_catalogue[line.product.catalogue_id].append(line.as_line())
     summaries = []
     for catalogue in catalogues:

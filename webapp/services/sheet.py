@@ -127,6 +127,7 @@ def _basket_json(basket: Basket, balance_cents: int, unavailable: set[int]) -> d
                 "total_cents": line.total_cents,
                 "available": line.product_id not in unavailable,
                 "weighed": bool(line.product.weighed),
+                "contract": line.subscription_id is not None,  # an AMAP contract's line
             }
             for line in summary.lines
         ],
