@@ -444,3 +444,40 @@ def test_offer_page_queries_do_not_grow_with_products(app, client, auth, session
         session.add(DistributionOffer(distribution_id=weeks["this"].id, product_id=p.id, stock=1))
     session.commit()
     assert _count_queries(app, client, path) == before
+
+
+def test_a_catalogue_manager_sets_the_offer_of_their_catalogue_only(
+    client, auth, post, session, now, weeks
+):
+    from webapp.models import CatalogueManager, Membership
+
+    other = factories.catalogue(session, group=weeks["group"], name="Pain")
+    bread = factories.product(session, catalogue=other, name="Pain", price_cents=400)
+    weeks["this"].catalogues.append(other)
+    referent = factories.user(session, now=now, group=weeks["group"], email="r@example.test")
+    membership = session.scalar(select(Membership).where(Membership.user_id == referent.id))
+    session.add(CatalogueManager(membership_id=membership.id, catalogue_id=weeks["catalogue"].id))
+    session.commit()
+    auth.login("r@example.test")
+    days = client.get(f"/catalogues/{weeks['catalogue'].id}/distributions").get_data(as_text=True)
+    assert f"/distributions/{weeks['this'].id}/offer" in days
+    page = client.get(f"/distributions/{weeks['this'].id}/offer").get_data(as_text=True)
+    assert "Crottin" in page and "Pain" not in page  # only their catalogue
+    crottin = weeks["crottin"]
+    form = _offer_form({crottin.id: {"on": False, "was": "20"}})
+    assert post(f"/distributions/{weeks['this'].id}/offer", form).status_code == 302
+    # another catalogue's product is not theirs to change
+    assert (
+        post(
+            f"/distributions/{weeks['this'].id}/offer", _offer_form({bread.id: {"on": False}})
+        ).status_code
+        == 404
+    )
+    factories.fresh(session)
+    offer = session.get(DistributionOffer, (weeks["this"].id, crottin.id))
+    assert offer.active is False
+    assert session.get(DistributionOffer, (weeks["following"].id, crottin.id)) is None
+    # a plain member may not
+    auth.logout()
+    auth.login("m@example.test")
+    assert client.get(f"/distributions/{weeks['this'].id}/offer").status_code == 403

@@ -28,7 +28,13 @@ from ..models import Distribution, Place
 from ..services import ServiceError, offers, planning, reports
 from ..services.catalogues import catalogues_of
 from ..services.notices import tell_cancelled, tell_removed
-from .access import coordinator_required, get_in_group_or_404
+from .access import (
+    coordinator_required,
+    get_in_group_or_404,
+    is_coordinator,
+    managed_catalogue_ids,
+    member_required,
+)
 from .csvs import cents as _cents
 from .csvs import csv_response as _csv
 from .csvs import qty as _qty
@@ -376,18 +382,34 @@ def pick_member(distribution_id: int):
 
 
 @bp.route("/distributions/<int:distribution_id>/offer", methods=["GET", "POST"])
-@coordinator_required
+@member_required
 def offer(distribution_id: int):
-    """This distribution's own offer: each product on or off, and what is left."""
+    """This distribution's own offer: each product on or off, and what is left.
+
+    Coordinators set every catalogue's; a catalogue manager, only their catalogues'."""
     distribution = get_in_group_or_404(Distribution, distribution_id)
-    sections = offers.offer_of(db.session, distribution)
+    catalogue_ids = None
+    if not is_coordinator():
+        catalogue_ids = managed_catalogue_ids() & {c.id for c in distribution.catalogues}
+        if not catalogue_ids:
+            abort(403)
+    sections = [
+        section
+        for section in offers.offer_of(db.session, distribution)
+        if catalogue_ids is None or section.catalogue.id in catalogue_ids
+    ]
     errors: dict[str, str] = {}
     if request.method == "POST":
         rows = {row.id: row for section in sections for row in section.rows}
         changes = _offer_changes(rows, errors)
         if not errors:
             changed = offers.set_offer(
-                db.session, distribution, changes, actor=current_user, now=clock.now()
+                db.session,
+                distribution,
+                changes,
+                actor=current_user,
+                now=clock.now(),
+                catalogue_ids=catalogue_ids,
             )
             flash(
                 ngettext(

@@ -148,6 +148,7 @@ def catalogue_days(catalogue: Catalogue):
         group=db.session.get(Group, catalogue.group_id),
         days=days,
         now=now,
+        can_manage=catalogue_manager_or_coordinator(catalogue),
     )
 
 
