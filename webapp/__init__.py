@@ -21,6 +21,13 @@ def _instance_secret(app: Flask, filename: str) -> str:
     return path.read_text().strip()
 
 
+def _proxies(text: str) -> int:
+    text = text.strip()
+    if not (text.isascii() and text.isdigit() and int(text) <= 10):
+        raise ValueError(f"TRUSTED_PROXIES must be a number of proxies (0-10), not {text!r}")
+    return int(text)
+
+
 def _configure(app: Flask, test_config: dict | None) -> None:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     default_db = "sqlite:///" + str(Path(app.instance_path) / "court-circuit.sqlite3")
@@ -48,6 +55,10 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         VAPID_SUBJECT=os.environ.get("VAPID_SUBJECT", "mailto:court-circuit@localhost"),
         PUSH_ALLOW_LOOPBACK=os.environ.get("PUSH_ALLOW_LOOPBACK") == "1",
         PUBLIC_URL=os.environ.get("PUBLIC_URL", ""),
+        # Behind a reverse proxy: how many proxies in front of the app set X-Forwarded-For,
+        # -Proto, -Host and -Port (werkzeug's ProxyFix). 0 (default): the headers are
+        # ignored, as anyone can send them when nothing in front sets them.
+        TRUSTED_PROXIES=_proxies(os.environ.get("TRUSTED_PROXIES", "0")),
         RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_ENABLED=os.environ.get("RATELIMIT_ENABLED", "1") != "0",
@@ -87,6 +98,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     _configure(app, test_config)
 
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
     csrf.init_app(app)
@@ -96,7 +113,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     from . import models  # noqa: F401  (registers the tables on the metadata)
-    from .web import register_web
+    from .services import column_limits
+    from .web import converters, register_web
+
+    column_limits.install()
+    converters.register(app)  # before any blueprint adds a rule with an id
 
     with app.app_context():
         from .db_setup import install_sqlite_pragmas

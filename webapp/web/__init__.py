@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import re
 
-from flask import Flask, abort, current_app, g, request, session
+from flask import Flask, abort, current_app, g, jsonify, request, session
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..db_setup import read_only_transaction
@@ -79,12 +80,20 @@ def _reads_json() -> bool:
     return request.path.startswith(("/api/", "/push/")) or request.is_json
 
 
-def _refuse_bad_input() -> None:
+def _NUL() -> str:  # noqa: N802
+    return _("What you sent contains a character that is not allowed (NUL).")
+
+
+def _TOO_DEEP() -> str:  # noqa: N802
+    return _("What you sent is nested too deeply.")
+
+
+def _refuse_bad_input():
     """Before anything reads the request (CSRF included): no NUL character in the query,
     the form or a JSON body (PostgreSQL cannot store one), and no JSON nested deeper than
     MAX_JSON_DEPTH (Python's parser would run out of stack). Answers 400 with a message."""
     if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
-        abort(400)
+        abort(400, _NUL())
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     if _reads_json():
@@ -93,13 +102,19 @@ def _refuse_bad_input() -> None:
         data = request.get_data(cache=True)
         # Give the views the same bytes again, however they read them (stream or data).
         request.stream = io.BytesIO(data)  # type: ignore[misc]
-        if b"\x00" in data or _JSON_NUL.search(data) or json_too_deep(data, MAX_JSON_DEPTH):
-            abort(400)
+        if b"\x00" in data or _JSON_NUL.search(data):
+            if request.path.startswith("/api/"):  # the sync API answers with reason codes
+                return jsonify(error="nul_character", message=_NUL()), 400
+            abort(400, _NUL())
+        if json_too_deep(data, MAX_JSON_DEPTH):
+            if request.path.startswith("/api/"):
+                return jsonify(error="json_too_deep", message=_TOO_DEEP()), 400
+            abort(400, _TOO_DEEP())
         return
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         for key, value in request.form.items(multi=True):
             if "\x00" in key or "\x00" in value:
-                abort(400)
+                abort(400, _NUL())
 
 
 def _before_request() -> None:
@@ -139,8 +154,10 @@ def _private_cache(response) -> None:
     no shared cache keeps them, and the browser stores no copy on disk."""
     if request.endpoint in _OWN_CACHING or response.cache_control.public:
         return
+    # Whether someone is signed in, read from the session without loading the user (a
+    # remember-me cookie, once read, puts the user there too).
     personal = (
-        current_user.is_authenticated
+        session.get("_user_id") is not None
         or response.mimetype in _DOWNLOADS
         or (request.endpoint or "").startswith("sheet.")
     )

@@ -87,6 +87,8 @@ def register(app: Flask) -> None:
     def _http(error: HTTPException):
         db.session.rollback()
         title, message = _messages().get(error.code or 500, (error.name, error.description))
+        if error.description and error.description != type(error).description:
+            message = error.description  # abort(status, description) says what was wrong
         return _render(error.code or 500, title, message)
 
     @app.errorhandler(Exception)
