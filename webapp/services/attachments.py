@@ -94,7 +94,7 @@ def purchase_order_pdf(
 
 @builder(PURCHASE_ORDER)
 def _purchase_order(session: Session, ref: str) -> list[Attachment]:
-    from ..web.csvs import cents, csv_response, qty
+    from ..web.csvs import cents, csv_response, qty, unit
 
     d_part, _, p_part = ref.partition("-")
     distribution = session.get(Distribution, int(d_part.removeprefix("d")))
@@ -109,7 +109,7 @@ def _purchase_order(session: Session, ref: str) -> list[Attachment]:
         pdf = purchase_order_pdf(
             session, distribution, catalogues, orders=orders, summaries=summaries
         )
-        rows = producers.summary_rows(summaries, cents, qty)
+        rows = producers.summary_rows(summaries, cents, qty, unit)
         csv_bytes = csv_response(rows, f"{name}.csv").get_data()
     return [
         Attachment(f"{name}.pdf", "application/pdf", pdf),

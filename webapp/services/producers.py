@@ -240,8 +240,11 @@ def purchase_order(
     return orders, reports.product_summary(orders, catalogues)
 
 
-def summary_rows(summaries: list[reports.CatalogueSummary], cents, qty) -> list[list]:
-    """The product summary as spreadsheet rows (header first), one total per catalogue."""
+def summary_rows(
+    summaries: list[reports.CatalogueSummary], cents, qty, unit=lambda product: product.unit
+) -> list[list]:
+    """The product summary as spreadsheet rows (header first), one total per catalogue;
+    `unit` names a product's unit for the reader (`web.csvs.unit`)."""
     rows = [[_("Producer"), _("Product"), _("Quantity"), _("Unit"), _("Unit price"), _("Total")]]
     for summary in summaries:
         name = summary.catalogue.producer.name
@@ -251,7 +254,7 @@ def summary_rows(summaries: list[reports.CatalogueSummary], cents, qty) -> list[
                     name,
                     row.product.name,
                     qty(row.quantity),
-                    row.product.unit,
+                    unit(row.product),
                     cents(row.unit_price_cents),
                     cents(row.total_cents),
                 ]

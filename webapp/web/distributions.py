@@ -36,6 +36,7 @@ from .access import (
     member_required,
 )
 from .csvs import cents as _cents
+from .csvs import coded as _coded
 from .csvs import csv_response as _csv
 from .csvs import qty as _qty
 
@@ -260,7 +261,7 @@ def orders(distribution_id: int):
                         _qty(line.quantity),
                         _cents(line.unit_price_cents),
                         _cents(line.total_cents),
-                        _("yes") if line.product.active else _("no"),
+                        _coded("yes", _("yes")) if line.product.active else _coded("no", _("no")),
                     ]
                 )
         return _csv(rows, f"orders-{distribution.id}.csv")

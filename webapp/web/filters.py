@@ -8,9 +8,11 @@ from functools import lru_cache
 
 from babel.numbers import format_currency, format_decimal
 from flask import Flask, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
+from ..services import dates
 from .once import form_key_field
 from .units import unit_label as _unit_label
 
@@ -48,6 +50,21 @@ def quantity(value: Decimal | None, locale: str | None = None) -> str:
 @lru_cache(maxsize=8192)
 def _quantity(value: Decimal, locale: str) -> str:
     return format_decimal(value, format="#,##0.###", locale=locale)
+
+
+def amount_input(cents: int | None) -> str:
+    """An amount as typed in a field: "12,50" in French, "12.50" in English (no symbol, no
+    grouping: the parsers read both separators)."""
+    if cents is None:
+        return ""
+    return format_decimal(Decimal(int(cents)) / 100, format="0.00", locale=_locale())
+
+
+def number_input(value) -> str:
+    """A number as typed in a field: "5,5" in French, "5.5" in English."""
+    if value is None or value == "":
+        return ""
+    return format_decimal(Decimal(str(value)), format="0.###", locale=_locale())
 
 
 def audit_values(values: dict | None) -> str:
@@ -100,6 +117,19 @@ def method_label(method: str | None) -> str:
     return names.get(method or "", method or "")
 
 
+def ledger_kind(kind: str | None) -> str:
+    """An account entry's kind in the reader's language ("Commande", not "Commander")."""
+    names = {
+        "order": pgettext("account entry", "Order"),
+        "payment": pgettext("account entry", "Payment"),
+        "refund": pgettext("account entry", "Refund"),
+        "correction": pgettext("account entry", "Correction"),
+        "reversal": pgettext("account entry", "Reversal"),
+        "membership": pgettext("account entry", "Membership"),
+    }
+    return names.get(kind or "", kind or "")
+
+
 def unit_label(unit: str, per_unit: Decimal | None = None, locale: str | None = None) -> str:
     """'kg', 'botte', 'pot de 0,5 kg'... in the request's language."""
     return _unit_label(unit, Decimal(per_unit or 1), locale or _locale())
@@ -112,14 +142,19 @@ def photo_url(name: str, thumb: bool = False) -> str:
 
 
 def day(value: datetime) -> str:
-    return format_date(value, format="full")
+    """A distribution's day (one style everywhere, see `services.dates`)."""
+    return dates.day(value)
 
 
-def when(value: datetime, fmt: str = "medium") -> str:
+def when(value: datetime, fmt: str = "moment") -> str:
+    """A moment in one of the app's date styles: "moment" (when something happened, also
+    "short" and "medium"), "day_time" (a deadline), "short_time" (a time), "d MMM"."""
     if fmt == "short_time":
-        return format_datetime(value, format="HH:mm")
+        return dates.time(value)
     if fmt == "day_time":
-        return format_datetime(value, format="EEEE d MMMM, HH:mm")
+        return dates.day_time(value)
+    if fmt in ("moment", "short", "medium"):
+        return dates.moment(value)
     return format_datetime(value, format=fmt)
 
 
@@ -127,8 +162,12 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         money=money,
         quantity=quantity,
+        amount_input=amount_input,
+        number_input=number_input,
         day=day,
         when=when,
+        # Jinja's own lower-cases all but the first letter ("Saturday, november 28").
+        capitalize=dates.first_upper,
         zip=lambda a, b: list(zip(a, b, strict=False)),
     )
     app.jinja_env.globals.update(
@@ -138,6 +177,7 @@ def register(app: Flask) -> None:
         signin_lines=signin_lines,
         form_key_field=form_key_field,
         method_label=method_label,
+        ledger_kind=ledger_kind,
         audit_values=audit_values,
     )
 

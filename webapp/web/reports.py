@@ -24,6 +24,7 @@ from .access import (
 from .csvs import cents as _cents
 from .csvs import csv_response as _csv
 from .csvs import qty as _qty
+from .csvs import unit as _unit
 
 bp = Blueprint("reports", __name__)
 
@@ -42,7 +43,7 @@ def _summary_response(distribution: Distribution, catalogues: list[Catalogue], t
     day = reports.day_orders(db.session, distribution)
     summaries = reports.product_summary(day, catalogues)
     if request.args.get("format") == "csv":
-        rows = producers.summary_rows(summaries, _cents, _qty)
+        rows = producers.summary_rows(summaries, _cents, _qty, _unit)
         return _csv(rows, f"summary-{distribution.id}.csv")
     return render_template(
         template,

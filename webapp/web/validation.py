@@ -16,7 +16,9 @@ from ..services import validation as svc
 from ..services.sheet import late_events
 from .access import coordinator_required, get_in_group_or_404, member_required
 from .csvs import cents as _cents
+from .csvs import coded as _coded
 from .csvs import csv_response as _csv
+from .filters import method_label
 from .once import once
 
 bp = Blueprint("validation", __name__)
@@ -44,6 +46,11 @@ def _amount(field: str = "amount") -> int:
 
 
 def _validation_csv(distribution: Distribution, checks, totals):
+    progress = {
+        "collected": _("Collected"),
+        "partial": _("Partly collected"),
+        "to_collect": _("Not collected"),
+    }
     rows = [
         [
             _("Basket"),
@@ -62,12 +69,14 @@ def _validation_csv(distribution: Distribution, checks, totals):
             _cents(c.due_cents),
             _cents(c.paid_cents),
             _cents(c.gap_cents),
-            c.progress,
-            _("yes") if c.signed else _("no"),
+            _coded(c.progress, progress[c.progress]),
+            _coded("yes", _("yes")) if c.signed else _coded("no", _("no")),
         ]
         for c in checks
     ]
-    rows += [[], [_("Cash-up")]] + [[m, _cents(v)] for m, v in totals.items()]
+    rows += [[], [_("Cash-up")]] + [
+        [_coded(m, method_label(m)), _cents(v)] for m, v in totals.items()
+    ]
     for label, counted, method in (
         (_("Cash counted"), distribution.counted_cash_cents, "cash"),
         (_("Cheques counted"), distribution.counted_cheque_cents, "cheque"),
