@@ -184,6 +184,7 @@ def register_web(app: Flask) -> None:
         account,
         auth,
         catalogues,
+        contracts,
         distributions,
         groups,
         main,
@@ -224,6 +225,7 @@ def register_web(app: Flask) -> None:
         groups.bp,
         messages.bp,
         memberships.bp,
+        contracts.bp,
         privacy.bp,
     ):
         app.register_blueprint(blueprint)
