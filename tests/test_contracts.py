@@ -11,14 +11,16 @@ from sqlalchemy import func, select
 
 from webapp.models import Basket, LedgerEntry, OrderLine, OutboxMessage
 from webapp.models.contracts import ContractAbsence, ContractPayment, Subscription
-from webapp.services import ServiceError
+from webapp.services import ServiceError, reports, validation
 from webapp.services import contracts as svc
-from webapp.services import reports, validation
 from webapp.services.ledger import balance_cents
 from webapp.services.orders import set_quantities, shop_products
 from webapp.services.sheet import snapshot
 
+from . import factories
+from .conftest import refusal
 from .contract_world import item_of, world
+from .factories import fresh
 
 SEASON = 10 * (1500 + 6 * 40)  # 10 dates of a vegetable share and 6 eggs: 174,00 €
 
@@ -205,10 +207,10 @@ def test_absence_refusals(w, app, session, now):
         session.commit()
         d = w["days"]
         # Bob takes the 2nd, 4th... dates: the 1st is not his.
-        with pytest.raises(ServiceError, match="no basket"):
+        with pytest.raises(ServiceError, match="pas de panier"):
             svc.declare_absence(session, sub, d[0], member=w["bob"], actor=w["bob"], now=now)
         # The deadline: a day before the close of orders of the first date.
-        with pytest.raises(ServiceError, match="declared by"):
+        with pytest.raises(ServiceError, match="étaient à déclarer"):
             svc.declare_absence(
                 session,
                 sub,
@@ -218,11 +220,11 @@ def test_absence_refusals(w, app, session, now):
                 now=d[0].orders_close_at - timedelta(hours=1),
             )
         svc.declare_absence(session, sub, d[2], member=w["alice"], actor=w["alice"], now=now)
-        with pytest.raises(ServiceError, match="already"):
+        with pytest.raises(ServiceError, match="déjà déclarée"):
             svc.declare_absence(session, sub, d[2], member=w["alice"], actor=w["alice"], now=now)
         svc.declare_absence(session, sub, d[4], member=w["alice"], actor=w["alice"], now=now)
         session.commit()
-        with pytest.raises(ServiceError, match="allows 2 absences"):
+        with pytest.raises(ServiceError, match="permet 2 absences"):
             svc.declare_absence(session, sub, d[6], member=w["alice"], actor=w["alice"], now=now)
     session.rollback()
     assert session.scalar(select(func.count(ContractAbsence.id))) == 2
@@ -233,16 +235,16 @@ def test_payments_received_and_cashed_add_up_in_the_balance(w, app, session, now
     with app.test_request_context():
         svc.validate_subscription(session, sub, actor=w["coordinator"], now=now)
         first, second, third = sub.payments
-        with pytest.raises(ServiceError, match="number"):
+        with pytest.raises(ServiceError, match="numéro du chèque"):
             svc.receive_payment(session, first, actor=w["coordinator"], now=now)
-        with pytest.raises(ServiceError, match="received first"):
+        with pytest.raises(ServiceError, match="d'abord le paiement"):
             svc.cash_payment(session, first, actor=w["coordinator"], now=now)
         for number, payment in zip(("1001", "1002", "1003"), sub.payments, strict=True):
             svc.receive_payment(
                 session, payment, cheque_number=number, actor=w["coordinator"], now=now
             )
         svc.cash_payment(session, first, actor=w["coordinator"], now=now)
-        with pytest.raises(ServiceError, match="already received"):
+        with pytest.raises(ServiceError, match="déjà reçu"):
             svc.receive_payment(session, first, cheque_number="x", actor=w["coordinator"], now=now)
     session.commit()
     assert balance(session, w, w["alice"]) == 0
@@ -255,7 +257,7 @@ def test_a_schedule_that_does_not_add_up_is_refused_and_writes_nothing(w, app, s
     sub = sign(session, w, now, w["alice"])
     before = [(p.amount_cents, p.due_on) for p in sub.payments]
     uid = w["alice"].id
-    with app.test_request_context(), pytest.raises(ServiceError, match="add up"):
+    with app.test_request_context(), pytest.raises(ServiceError, match="Les paiements font"):
         svc.set_schedule(
             session,
             sub,
@@ -292,13 +294,13 @@ def test_sign_up_refusals(w, app, session, now, case):
     contract, alice = w["contract"], w["alice"]
     when, dates, instalments, counts = now, 10, 3, {item_of(contract, w["share"]): 1}
     match = {
-        "after_window": "closed",
-        "before_window": "open on",
-        "archived": "archived",
-        "few_dates": "between 4 and 10",
-        "twice": "Already",
-        "no_share": "at least one share",
-        "bad_schedule": "schedules",
+        "after_window": "ont fermé",
+        "before_window": "ouvrent le",
+        "archived": "archivé",
+        "few_dates": "entre 4 et 10",
+        "twice": "Déjà inscrit",
+        "no_share": "au moins une part",
+        "bad_schedule": "échéanciers",
     }[case]
     if case == "after_window":
         when = contract.signup_closes_at
@@ -336,11 +338,11 @@ def test_a_contract_with_subscribers_keeps_its_signed_terms(w, app, session, now
     sign(session, w, now, w["alice"])
     contract = w["contract"]
     with app.test_request_context():
-        with pytest.raises(ServiceError, match="cannot change"):
+        with pytest.raises(ServiceError, match="ne peut pas changer"):
             svc.update_contract(
                 session, contract, {"billing": "per_distribution"}, actor=w["coordinator"], now=now
             )
-        with pytest.raises(ServiceError, match="cannot change"):
+        with pytest.raises(ServiceError, match="ne peut pas changer"):
             svc.update_contract(
                 session, contract, {"max_absences": 1}, actor=w["coordinator"], now=now
             )
@@ -369,7 +371,7 @@ def test_cancel_a_pending_subscription_only(w, app, session, now):
     again = sign(session, w, now, w["alice"])  # a new sign-up after a withdrawal
     with app.test_request_context():
         svc.validate_subscription(session, again, actor=w["coordinator"], now=now)
-        with pytest.raises(ServiceError, match="end of its season"):
+        with pytest.raises(ServiceError, match="fin de sa saison"):
             svc.cancel_subscription(session, again, actor=w["alice"], now=now)
 
 
@@ -404,7 +406,7 @@ def test_give_policy_keeps_the_basket_and_names_who_takes_it(app, session, now):
     day = w["days"][1]
     with app.test_request_context():
         svc.validate_subscription(session, sub, actor=w["coordinator"], now=now)
-        with pytest.raises(ServiceError, match="who takes"):
+        with pytest.raises(ServiceError, match="qui prend"):
             svc.declare_absence(session, sub, day, member=w["alice"], actor=w["alice"], now=now)
         svc.declare_absence(
             session,
@@ -418,3 +420,159 @@ def test_give_policy_keeps_the_basket_and_names_who_takes_it(app, session, now):
     session.commit()
     assert len(contract_lines(session, day, w["alice"])) == 2
     assert balance(session, w, w["alice"]) == -SEASON
+
+
+# ---- through the web --------------------------------------------------------------
+
+
+def _login(auth, user):
+    assert auth.login(user.email).status_code in (302, 303)
+
+
+def test_web_coordinator_creates_a_contract_and_bad_input_is_refused(
+    app, client, auth, post, session, now
+):
+    with app.test_request_context():
+        w = world(session, now)
+    other = factories.catalogue(session, group=w["group"], name="Pains AMAP")
+    bread = factories.product(session, catalogue=other, name="Pain", price_cents=400)
+    _login(auth, w["coordinator"])
+    page = client.get(f"/contracts/new?catalogue={other.id}").get_data(as_text=True)
+    assert "Pain" in page and 'name="distributions"' in page
+    form = {
+        "catalogue_id": other.id,
+        "name": "Pain 2027",
+        "distributions": [d.id for d in w["days"]],
+        "signup_opens_at": "2026-11-20T10:00",
+        "signup_closes_at": "2026-11-26T10:00",
+        "min_distributions": "2",
+        "max_absences": "1",
+        "instalments": "1,2",
+        "methods": ["cheque"],
+        "billing": "upfront",
+        "absence_policy": "skip",
+    }
+    refused = post("/contracts/new", {**form})  # no share offered
+    assert refused.status_code == 400
+    assert "Proposez au moins une part" in refused.get_data(as_text=True)
+    made = post("/contracts/new", {**form, f"q-{bread.id}": "1"})
+    assert made.status_code == 303
+    fresh(session)
+    assert other.kind == "constant"
+
+
+def test_web_member_signs_up_coordinator_validates_and_receives_payments(
+    app, client, auth, post, session, now
+):
+    with app.test_request_context():
+        w = world(session, now)
+    contract = w["contract"]
+    _login(auth, w["alice"])
+    assert "Légumes 2027" in client.get("/contracts/").get_data(as_text=True)
+    page = client.get(f"/contracts/{contract.id}/signup").get_data(as_text=True)
+    assert "Panier de légumes" in page
+    share, eggs = item_of(contract, w["share"]), item_of(contract, w["eggs"])
+    answer = post(
+        f"/contracts/{contract.id}/signup",
+        {
+            f"n-{share}": "1",
+            f"n-{eggs}": "1",
+            "dates": "10",
+            "instalments": "3",
+            "method": "cheque",
+            "partner": w["bob"].id,
+            "share_mode": "alternate",
+        },
+    )
+    assert answer.status_code == 303
+    sub = session.scalar(select(Subscription).where(Subscription.user_id == w["alice"].id))
+    mine = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "87,00" in mine and "Bob Blanc" in mine  # her part, and who shares it
+    assert client.get(f"/contracts/{contract.id}").status_code == 403  # coordinators' page
+    doc = client.get(f"/contracts/subscriptions/{sub.id}/document.pdf")
+    assert doc.status_code == 200 and doc.data.startswith(b"%PDF")
+    auth.logout()
+    _login(auth, w["chloe"])  # not hers
+    assert client.get(f"/contracts/subscriptions/{sub.id}").status_code == 404
+    auth.logout()
+    _login(auth, w["coordinator"])
+    assert post(f"/contracts/subscriptions/{sub.id}/validate").status_code == 303
+    fresh(session)
+    assert sub.state == "validated"
+    first = sub.payments[0]
+    status, page = refusal(
+        client,
+        post(
+            f"/contracts/payments/{first.id}/receive",
+            {},
+            headers={"Referer": f"/contracts/{contract.id}"},
+        ),
+    )
+    assert status == 400 and "numéro du chèque" in page
+    assert (
+        post(f"/contracts/payments/{first.id}/receive", {"cheque_number": "0001234"}).status_code
+        == 303
+    )
+    assert post(f"/contracts/payments/{first.id}/cash").status_code == 303
+    overview = client.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert "chèque n° 0001234" in overview and "encaissé" in overview
+    payments_csv = client.get(f"/contracts/{contract.id}/payments.csv").get_data(as_text=True)
+    assert "0001234" in payments_csv and "29,00" in payments_csv
+    shares_csv = client.get(f"/contracts/{contract.id}/shares.csv").get_data(as_text=True)
+    assert shares_csv.count("\n") == 11  # a header and the 10 dates
+    subscribers_csv = client.get(f"/contracts/{contract.id}/subscribers.csv").get_data(as_text=True)
+    assert "174,00" in subscribers_csv and "29,00" in subscribers_csv
+    fresh(session)
+    assert balance(session, w, w["alice"]) == -8700 + first.amount_cents
+
+
+def test_web_absence_and_its_refusal(app, client, auth, post, session, now):
+    with app.test_request_context():
+        w = world(session, now)
+    sub = sign(session, w, now, w["alice"])
+    with app.test_request_context():
+        svc.validate_subscription(session, sub, actor=w["coordinator"], now=now)
+    session.commit()
+    _login(auth, w["alice"])
+    page = f"/contracts/subscriptions/{sub.id}"
+    assert "Je serai absent" in client.get(page).get_data(as_text=True)
+    for day in w["days"][1:3]:
+        assert post(f"{page}/absences", {"distribution_id": day.id}).status_code == 303
+    # The contract allows two absences.
+    answer = post(
+        f"{page}/absences", {"distribution_id": w["days"][3].id}, headers={"Referer": page}
+    )
+    status, text = refusal(client, answer)
+    assert status == 409 and "permet 2 absences" in text
+    fresh(session)
+    assert sorted(a.distribution_id for a in sub.absences) == [d.id for d in w["days"][1:3]]
+    auth.logout()
+    _login(auth, w["coordinator"])
+    absences_csv = client.get(f"/contracts/{w['contract'].id}/absences.csv").get_data(as_text=True)
+    assert "Alice Aubry" in absences_csv
+
+
+def test_web_sign_up_after_the_window_is_refused(app, client, auth, post, session, now):
+    with app.test_request_context():
+        w = world(session, now)
+        svc.update_contract(
+            session,
+            w["contract"],
+            {
+                "signup_opens_at": now - timedelta(days=5),
+                "signup_closes_at": now - timedelta(days=1),
+            },
+            actor=w["coordinator"],
+            now=now,
+        )
+    session.commit()
+    _login(auth, w["alice"])
+    share = item_of(w["contract"], w["share"])
+    answer = post(
+        f"/contracts/{w['contract'].id}/signup",
+        {f"n-{share}": "1", "dates": "10", "instalments": "1", "method": "cheque"},
+        headers={"Referer": "/contracts/"},
+    )
+    status, text = refusal(client, answer)
+    assert status == 409 and "inscriptions ont fermé" in text.lower()
+    assert session.scalar(select(func.count(Subscription.id))) == 0

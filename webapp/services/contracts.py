@@ -274,7 +274,7 @@ def update_contract(
         raise ServiceError(_("Give the numbers of instalments, like 1,3,9."), field="instalments")
     if not str(changes.get("name", contract.name)).strip():
         raise ServiceError(_("Give the contract a name."), field="name")
-    before = {k: getattr(contract, k) for k in changes}
+    before = {k: _plain(getattr(contract, k)) for k in changes}
     for key, value in changes.items():
         setattr(contract, key, value)
     session.flush()
@@ -286,9 +286,14 @@ def update_contract(
         now=now,
         target=contract.name,
         before=before,
-        after=changes,
+        after={k: _plain(v) for k, v in changes.items()},
     )
     return contract
+
+
+def _plain(value):
+    """A value as the audit trail's JSON keeps it."""
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def archive_contract(session: Session, contract: Contract, *, actor: User, now: datetime):
