@@ -280,6 +280,9 @@ class DayMachine(RuleBasedStateMachine):
         if kind == "replay":
             return dict(data.draw(st.sampled_from(self.sent + batch)))
         basket_ids = sorted(lines) or [0]  # no basket yet: an unknown one
+        if self.d.validated_at is not None:  # the known bug above: not to baskets left behind
+            behind = {b.id for b in self.left_behind()}
+            basket_ids = [b for b in basket_ids if b not in behind] or [0]
         basket_id = data.draw(st.sampled_from(basket_ids))
         basket_lines = lines.get(basket_id, {})
         ago = timedelta(minutes=data.draw(st.integers(0, 90)))
@@ -533,11 +536,37 @@ class DayMachine(RuleBasedStateMachine):
             "not started" if not_started else None,
         )
 
+    def left_behind(self, but=None) -> list[Basket]:
+        """Baskets not validated (other than `but`) with lines or tablet records."""
+        has_records = select(OrderLine.basket_id).union(select(SheetEvent.basket_id))
+        return list(
+            self.session.scalars(
+                select(Basket).where(
+                    Basket.distribution_id == self.d.id,
+                    Basket.validated_at.is_(None),
+                    Basket.id != (but.id if but is not None else -1),
+                    Basket.id.in_(has_records),
+                )
+            )
+        )
+
+    def would_close_the_day_too_early(self, basket) -> bool:
+        """Steers clear of a known bug while it stands (the strict xfail tests
+        test_the_last_basket_validated_alone_leaves_no_basket_behind and
+        test_a_late_payment_for_a_basket_the_day_left_behind_reaches_the_ledger; remove
+        this and the tablet's steering once they pass): validating one basket closes the
+        day when no basket with a quantity above zero is left, although baskets with
+        nothing due (all 'not delivered') stay unvalidated."""
+        others = self.left_behind(but=basket)
+        return bool(others) and not any(
+            line.quantity > 0 for other in others for line in other.lines
+        )
+
     @rule(who=WHO)
     def coordinator_validates_basket(self, who):
         self.tick()
         basket = self.basket_of(self.members[who])
-        if basket is None:
+        if basket is None or self.would_close_the_day_too_early(basket):
             return
         self.attempt(
             lambda: svc.validate(
@@ -815,3 +844,53 @@ def test_a_weight_finer_than_a_gram_is_refused_by_the_sync(app, session, now):
         )
         assert [r["status"] for r in result.results] == ["rejected", "accepted"]
         assert result.results[0]["reason"] == "bad_quantity"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="validating one basket marks the day validated as soon as no basket with a "
+    "quantity above zero is left, although a basket whose lines were all 'not delivered' "
+    "is still listed and not validated: its payment on the sheet is in the cash-up, never "
+    "in the ledger",
+)
+def test_the_last_basket_validated_alone_leaves_no_basket_behind(app, session, now):
+    group, coordinator, member, d, basket = _weighed_day(session, now)
+    other = factories.user(session, now=now, group=group)
+    bread = factories.product(session, catalogue=d.catalogues[0], name="Pain", price_cents=450)
+    second = factories.order(session, distribution=d, user=other, now=now, lines=[(bread, 1)])
+    cheese_id = basket.lines[0].product_id
+    with app.test_request_context():
+        _sync(
+            session, d, group, basket, [("payment", {"method": "cash", "amount_cents": 500})], now
+        )
+        svc.zero_product(session, d, cheese_id, actor=coordinator, now=now)  # not delivered
+        session.commit()
+        later = now + timedelta(minutes=1)
+        svc.validate(session, d, actor=coordinator, now=later, basket_id=second.id)
+        session.commit()
+        if d.validated_at is not None:  # the whole day: every basket is in the ledger
+            assert svc.cash_up(svc.review(session, d)) == _ledger_of(session, d, "payment")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="validating the day skips a basket whose lines were all 'not delivered' and that "
+    "has no tablet record; a payment the tablet sends for it afterwards is stored late but "
+    "counts (the basket is not validated): in the cash-up, never in the ledger",
+)
+def test_a_late_payment_for_a_basket_the_day_left_behind_reaches_the_ledger(app, session, now):
+    group, coordinator, member, d, basket = _weighed_day(session, now)
+    other = factories.user(session, now=now, group=group)
+    bread = factories.product(session, catalogue=d.catalogues[0], name="Pain", price_cents=450)
+    factories.order(session, distribution=d, user=other, now=now, lines=[(bread, 1)])
+    cheese_id = basket.lines[0].product_id
+    with app.test_request_context():
+        svc.zero_product(session, d, cheese_id, actor=coordinator, now=now)  # not delivered
+        session.commit()
+        svc.validate(session, d, actor=coordinator, now=now + timedelta(minutes=1))
+        session.commit()
+        later = now + timedelta(minutes=2)
+        _sync(
+            session, d, group, basket, [("payment", {"method": "cash", "amount_cents": 500})], later
+        )
+        assert svc.cash_up(svc.review(session, d)) == _ledger_of(session, d, "payment")
