@@ -235,7 +235,7 @@ def test_a_new_group_first_evening(browser, base_url, server, tmp_path):
     expect(farm.get_by_role("row").filter(has_text="Tomme de chèvre")).to_contain_text("7,20")
 
     # the manager switches the tomme off for the first week only, from their catalogue's days
-    leo.reload()  # the menu shows "Mes catalogues" from the next page on
+    leo.get_by_role("link", name="Accueil", exact=True).click()  # the menu now has his catalogues
     leo.get_by_role("link", name="Mes catalogues").click()
     expect(leo.get_by_role("heading", name="Les catalogues dont je suis référent")).to_be_visible()
     leo.get_by_role("link", name=CATALOGUE).click()
@@ -259,6 +259,7 @@ def test_a_new_group_first_evening(browser, base_url, server, tmp_path):
         phone.locator(f"#distribution-{week}").get_by_role(
             "button", name="Commander", exact=True
         ).click()
+        expect(phone).to_have_url(re.compile(f"/distributions/{week}/shop$"))
 
     def product(phone, name):
         return phone.get_by_role("listitem").filter(has=phone.get_by_role("heading", name=name))
