@@ -88,3 +88,8 @@ deploy-check: setup chromium pango
 # Builds its data (a few minutes), writes bench/results/scale.json. See README, "Benchmarks".
 bench-scale: setup
 	BIN=$(CURDIR)/$(BIN) bash bench/scale.sh
+
+# PNGs of every persona's main pages at phone, tablet (both ways) and laptop sizes, in French
+# and English, from a throwaway demo: screenshots/<lang>/<persona>-<page>-<size>.png (~1 min).
+screenshots: setup chromium
+	$(BIN)/python scripts/screenshots.py

@@ -5,6 +5,7 @@
   "Saturday, November 28, 6:00 PM"
 - when something happened (history, trail, messages): ``moment`` -> "28 nov. 2026, 10:05" /
   "Nov 28, 2026, 10:05 AM"
+- a day in a list (a payment's date): ``date`` -> "28 nov. 2026" / "Nov 28, 2026"
 - a time alone: ``time`` -> "18:00" / "6:00 PM"
 
 Pages (`webapp.web.filters`), e-mails and refusals all call these, so a style is changed
@@ -38,6 +39,11 @@ def day_time(value: datetime) -> str:
 
 def day_month(value: datetime) -> str:
     return format_datetime(value, _DAY_MONTH.get(_lang(), _DAY_MONTH["fr"]))
+
+
+def date(value) -> str:
+    """A day in a list or a table (a payment's date): "28 nov. 2026" / "Nov 28, 2026"."""
+    return format_date(value, format="medium")
 
 
 def moment(value: datetime) -> str:

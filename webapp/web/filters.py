@@ -148,13 +148,15 @@ def day(value: datetime) -> str:
 
 def when(value: datetime, fmt: str = "moment") -> str:
     """A moment in one of the app's date styles: "moment" (when something happened, also
-    "short" and "medium"), "day_time" (a deadline), "short_time" (a time), "d MMM"."""
+    "short" and "medium"), "day_time" (a deadline), "short_time" (a time), "date" (a day in a list: "28 nov. 2026"), "d MMM"."""
     if fmt == "short_time":
         return dates.time(value)
     if fmt == "day_time":
         return dates.day_time(value)
     if fmt in ("moment", "short", "medium"):
         return dates.moment(value)
+    if fmt == "date":
+        return dates.date(value)
     return format_datetime(value, format=fmt)
 
 
