@@ -77,6 +77,8 @@ RULES: dict[str, tuple] = {
     "coordinator": ("login", 403, 403, 403, 403, 403, 403, 403, "ok", "ok"),
     # coordinators of the row's group; other groups do not see it exists
     "coordinator_of_the_row": ("login", 403, 403, 403, 403, 403, 403, 403, 404, "ok"),
+    # an AMAP subscription: its subscriber (and partner) and the group's coordinators
+    "subscriber": ("login", "ok", 404, 404, 404, 403, 403, 404, 404, "ok"),
 }
 
 # (method, route, endpoint, rule), every route of app.url_map
@@ -123,6 +125,24 @@ EXPECTED = [
     ("POST", "/catalogues/producers/<int:producer_id>/invite", "catalogues.invite_producer", "coordinator_of_the_row"),
     ("GET", "/catalogues/producers/new", "catalogues.producer", "coordinator"),
     ("POST", "/catalogues/producers/new", "catalogues.producer", "coordinator"),
+    ("GET", "/contracts/", "contracts.index", "member"),
+    ("GET", "/contracts/<int:contract_id>", "contracts.show", "coordinator_of_the_row"),
+    ("POST", "/contracts/<int:contract_id>/archive", "contracts.archive", "coordinator_of_the_row"),
+    ("POST", "/contracts/<int:contract_id>/edit", "contracts.edit", "coordinator_of_the_row"),
+    ("GET", "/contracts/<int:contract_id>/export.csv", "contracts.csv", "coordinator_of_the_row"),
+    ("GET", "/contracts/<int:contract_id>/signup", "contracts.signup", "group_member"),
+    ("POST", "/contracts/<int:contract_id>/signup", "contracts.signup_post", "group_member"),
+    ("GET", "/contracts/new", "contracts.new", "coordinator"),
+    ("POST", "/contracts/new", "contracts.create", "coordinator"),
+    ("POST", "/contracts/payments/<int:payment_id>/cash", "contracts.cash", "coordinator_of_the_row"),
+    ("POST", "/contracts/payments/<int:payment_id>/receive", "contracts.receive", "coordinator_of_the_row"),
+    ("GET", "/contracts/subscriptions/<int:subscription_id>", "contracts.subscription", "subscriber"),
+    ("POST", "/contracts/subscriptions/<int:subscription_id>/absences", "contracts.absence", "subscriber"),
+    ("POST", "/contracts/subscriptions/<int:subscription_id>/cancel", "contracts.cancel", "subscriber"),
+    ("GET", "/contracts/subscriptions/<int:subscription_id>/document", "contracts.document", "subscriber"),
+    ("GET", "/contracts/subscriptions/<int:subscription_id>/document.pdf", "contracts.document_pdf", "subscriber"),
+    ("POST", "/contracts/subscriptions/<int:subscription_id>/schedule", "contracts.schedule", "coordinator_of_the_row"),
+    ("POST", "/contracts/subscriptions/<int:subscription_id>/validate", "contracts.validate", "coordinator_of_the_row"),
     ("GET", "/distributions/", "distributions.index", "coordinator"),
     ("GET", "/distributions/<int:distribution_id>/baskets/<int:user_id>", "distributions.edit_basket", "coordinator_of_the_row"),
     ("POST", "/distributions/<int:distribution_id>/baskets/<int:user_id>", "distributions.edit_basket", "coordinator_of_the_row"),

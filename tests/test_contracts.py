@@ -516,11 +516,17 @@ def test_web_member_signs_up_coordinator_validates_and_receives_payments(
     assert post(f"/contracts/payments/{first.id}/cash").status_code == 303
     overview = client.get(f"/contracts/{contract.id}").get_data(as_text=True)
     assert "chèque n° 0001234" in overview and "encaissé" in overview
-    payments_csv = client.get(f"/contracts/{contract.id}/payments.csv").get_data(as_text=True)
+    payments_csv = client.get(f"/contracts/{contract.id}/export.csv?list=payments").get_data(
+        as_text=True
+    )
     assert "0001234" in payments_csv and "29,00" in payments_csv
-    shares_csv = client.get(f"/contracts/{contract.id}/shares.csv").get_data(as_text=True)
+    shares_csv = client.get(f"/contracts/{contract.id}/export.csv?list=shares").get_data(
+        as_text=True
+    )
     assert shares_csv.count("\n") == 11  # a header and the 10 dates
-    subscribers_csv = client.get(f"/contracts/{contract.id}/subscribers.csv").get_data(as_text=True)
+    subscribers_csv = client.get(f"/contracts/{contract.id}/export.csv?list=subscribers").get_data(
+        as_text=True
+    )
     assert "174,00" in subscribers_csv and "29,00" in subscribers_csv
     fresh(session)
     assert balance(session, w, w["alice"]) == -8700 + first.amount_cents
@@ -548,7 +554,9 @@ def test_web_absence_and_its_refusal(app, client, auth, post, session, now):
     assert sorted(a.distribution_id for a in sub.absences) == [d.id for d in w["days"][1:3]]
     auth.logout()
     _login(auth, w["coordinator"])
-    absences_csv = client.get(f"/contracts/{w['contract'].id}/absences.csv").get_data(as_text=True)
+    absences_csv = client.get(f"/contracts/{w['contract'].id}/export.csv?list=absences").get_data(
+        as_text=True
+    )
     assert "Alice Aubry" in absences_csv
 
 

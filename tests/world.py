@@ -129,6 +129,7 @@ def build(session, now) -> dict:
     )
     session.add(link)
     session.flush()
+    contract, subscription = _contract(session, now, group, days["scheduled"], people)
     duty = session.query(DutyAssignment).filter_by(user_id=people["volunteer_off_duty"].id).one()
     member_ship = session.query(Membership).filter_by(user_id=people["member"].id).one()
     session.commit()
@@ -146,9 +147,40 @@ def build(session, now) -> dict:
         "group_id": group.id,
         "open_distribution_id": days["open"].id,
         "tablet_link_id": link.id,
+        "contract_id": contract.id,
+        "subscription_id": subscription.id,
+        "payment_id": subscription.payments[0].id,
     }
     return {
         "emails": {who: user.email for who, user in people.items()},
         "ids": ids,
         "group_id": group.id,
     }
+
+
+def _contract(session, now, group, day, people):
+    """An AMAP contract on one coming day, and the member's pending subscription to it."""
+    from webapp.services import contracts
+
+    catalogue = factories.catalogue(session, group=group, name="Légumes AMAP")
+    share = factories.product(session, catalogue=catalogue, name="Panier", price_cents=1500)
+    contract = contracts.create_contract(
+        session,
+        group,
+        contracts.ContractInput(
+            name="Légumes",
+            catalogue_id=catalogue.id,
+            distribution_ids=[day.id],
+            items={share.id: Decimal(1)},
+            signup_opens_at=now - timedelta(days=1),
+            signup_closes_at=now + timedelta(days=1),
+            max_absences=1,
+        ),
+        actor=people["coordinator"],
+        now=now,
+    )
+    choice = contracts.SignUp(
+        counts={contract.items[0].id: 1}, dates=1, instalments=1, method="cheque"
+    )
+    member = people["member"]
+    return contract, contracts.sign_up(session, contract, member, choice, actor=member, now=now)

@@ -48,18 +48,24 @@ def _int(field: str, default: int = 0) -> int:
     text = (request.form.get(field) or "").strip()
     if not text:
         return default
-    if not text.isdigit() or len(text) > 6:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         raise ServiceError(_("Enter a whole number."), field=field)
     return int(text)
+
+
+def _id(field: str) -> int | None:
+    """A row id from the form: None unless it is 1 to 18 digits (what the id columns hold)."""
+    text = (request.form.get(field) or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 def _moment(field: str) -> datetime:
     text = (request.form.get(field) or "").strip()
     try:
         naive = datetime.fromisoformat(text)
-    except ValueError:
+        return naive.replace(tzinfo=ZoneInfo(g.group.timezone)).astimezone(ZoneInfo("UTC"))
+    except (ValueError, OverflowError):
         raise ServiceError(_("Enter a date and a time."), field=field) from None
-    return naive.replace(tzinfo=ZoneInfo(g.group.timezone)).astimezone(ZoneInfo("UTC"))
 
 
 # ---- everyone: the list ------------------------------------------------------------
@@ -149,12 +155,19 @@ def _items(catalogue: Catalogue) -> dict[int, Decimal]:
 @bp.route("/new", methods=["POST"])
 @coordinator_required
 def create():
-    catalogue = get_in_group_or_404(Catalogue, request.form.get("catalogue_id", type=int))
+    catalogue_id = _id("catalogue_id")
+    if catalogue_id is None:
+        return _new_page(None, {"form": _("Choose a catalogue of the group.")}, 400)
+    catalogue = get_in_group_or_404(Catalogue, catalogue_id)
     try:
         data = svc.ContractInput(
             name=request.form.get("name", ""),
             catalogue_id=catalogue.id,
-            distribution_ids=[int(x) for x in request.form.getlist("distributions") if x.isdigit()],
+            distribution_ids=[
+                int(x)
+                for x in request.form.getlist("distributions")
+                if x.isascii() and x.isdigit() and len(x) < 18
+            ],
             items=_items(catalogue),
             signup_opens_at=_moment("signup_opens_at"),
             signup_closes_at=_moment("signup_closes_at"),
@@ -199,7 +212,7 @@ def show(contract_id: int):
 def edit(contract_id: int):
     contract = _contract(contract_id)
     changes = {
-        "name": request.form.get("name", contract.name),
+        "name": request.form.get("name", contract.name)[:120],
         "description": request.form.get("description", contract.description)[:2000],
         "signup_opens_at": _moment("signup_opens_at"),
         "signup_closes_at": _moment("signup_closes_at"),
@@ -287,7 +300,7 @@ def schedule(subscription_id: int):
             raise ServiceError(
                 _("Enter an amount and a date on each line."), field="schedule"
             ) from None
-        if not payer.isdigit():
+        if not (payer.isascii() and payer.isdigit()):
             raise ServiceError(_("Choose one of the options offered."), field="schedule")
         rows.append(svc.Instalment(int(payer), due_on, cents_, method))
     svc.set_schedule(db.session, sub, rows, actor=current_user, now=clock.now())
@@ -302,10 +315,12 @@ def _csv_name(contract: Contract, what: str) -> str:
     return f"contrat-{contract.id}-{what}.csv"
 
 
-@bp.route("/<int:contract_id>/<what>.csv")
+@bp.route("/<int:contract_id>/export.csv")
 @coordinator_required
-def csv(contract_id: int, what: str):
+def csv(contract_id: int):
+    """?list=subscribers (the default), shares, absences or payments."""
     contract = _contract(contract_id)
+    what = request.args.get("list", "subscribers")
     builders = {
         "subscribers": _subscribers_csv,
         "shares": _shares_csv,
@@ -431,7 +446,7 @@ def signup(contract_id: int):
 def signup_post(contract_id: int):
     contract = _contract(contract_id)
     try:
-        partner_id = request.form.get("partner", type=int)
+        partner_id = _id("partner")
         partner = db.session.get(User, partner_id) if partner_id else None
         if partner_id and partner is None:
             raise ServiceError(_("Share with another member of the group."), field="partner")
@@ -496,10 +511,13 @@ def cancel(subscription_id: int):
 @once
 def absence(subscription_id: int):
     sub = _subscription(subscription_id)
-    distribution = get_in_group_or_404(Distribution, request.form.get("distribution_id", type=int))
+    distribution_id = _id("distribution_id")
+    if distribution_id is None:
+        raise ServiceError(_("Choose the distributions of the season."), field="distribution_id")
+    distribution = get_in_group_or_404(Distribution, distribution_id)
     member = current_user
-    if is_coordinator() and request.form.get("member", type=int) in (sub.user_id, sub.partner_id):
-        member = db.session.get(User, request.form.get("member", type=int))
+    if is_coordinator() and _id("member") in (sub.user_id, sub.partner_id):
+        member = db.session.get(User, _id("member"))
     svc.declare_absence(
         db.session,
         sub,
