@@ -59,7 +59,7 @@ fi
 PGPORT=$(free_port)
 mkdir -p "$WORK/pg" && chown postgres: "$WORK/pg"
 su postgres -c "$PGBIN/initdb -D $WORK/pg/data -U postgres -A trust --no-sync -E UTF8" >/dev/null
-su postgres -c "$PGBIN/pg_ctl -D $WORK/pg/data -l $WORK/pg/log -w -o '-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=off' start" >/dev/null
+su postgres -c "$PGBIN/pg_ctl -D $WORK/pg/data -l $WORK/pg/log -w -o '-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=off ${DEPLOY_PG_OPTIONS:-}' start" >/dev/null
 "$BIN/python" - <<EOF
 import psycopg
 with psycopg.connect("postgresql://postgres@127.0.0.1:$PGPORT/postgres", autocommit=True) as c:
@@ -80,16 +80,18 @@ export HTTPS=1 TRUSTED_PROXIES=1 PUBLIC_URL="https://127.0.0.1:$HTTPS_PORT"
 export RATELIMIT_ENABLED=0 # the check logs in more often than a person; limits: tests/
 export WEB_CONCURRENCY=2 GUNICORN_LOG_LEVEL=warning
 export PUSH_ALLOW_LOOPBACK=1
+if [ -n "${DEPLOY_SMTP_PORT:-}" ]; then export SMTP_HOST=127.0.0.1 SMTP_PORT=$DEPLOY_SMTP_PORT; fi
 
 cd "$ROOT"
 "$BIN/flask" --app webapp db upgrade >"$WORK/migrate.log" 2>&1
-"$BIN/flask" --app webapp seed-demo >>"$WORK/migrate.log" 2>&1
+# What fills the database (the demo; `make bench-scale` builds 1,000 groups instead).
+${DEPLOY_SEED:-"$BIN/flask" --app webapp seed-demo} >>"$WORK/migrate.log" 2>&1
 
 # --- two app instances: separate gunicorn masters ----------------------------------------
 APP_A=$(free_port)
 APP_B=$(free_port)
 for port in "$APP_A" "$APP_B"; do
-    BIND="127.0.0.1:$port" "$BIN/gunicorn" -c deploy/gunicorn.conf.py 'webapp:create_app()' \
+    BIND="127.0.0.1:$port" "$BIN/gunicorn" -c deploy/gunicorn.conf.py "${DEPLOY_APP:-webapp:create_app()}" \
         >"$WORK/app-$port.log" 2>&1 &
     PIDS+=($!)
 done
@@ -130,7 +132,7 @@ http {
     default_type application/octet-stream;
     types { application/manifest+json webmanifest; }
     sendfile on;
-    log_format upstream '\$remote_addr "\$request" \$status \$upstream_addr \$request_time';
+    log_format upstream '\$remote_addr "\$request" \$status \$upstream_addr \$request_time \$upstream_response_time';
     access_log $WORK/nginx/access.log upstream;
     client_body_temp_path $WORK/nginx/tmp/body;
     proxy_temp_path $WORK/nginx/tmp/proxy;
@@ -149,5 +151,10 @@ export DEPLOY_URL="https://127.0.0.1:$HTTPS_PORT"
 export DEPLOY_INSTANCES="http://127.0.0.1:$APP_A http://127.0.0.1:$APP_B"
 export DEPLOY_ACCESS_LOG="$WORK/nginx/access.log"
 export DEPLOY_CERT="$WORK/nginx/fullchain.pem"
-"$BIN/python" -m pytest -q -p no:randomly -p no:cacheprovider deploy/test_deploy.py "$@"
+export DEPLOY_APP_PIDS="${PIDS[0]} ${PIDS[1]}" DEPLOY_SENDER_PID="${PIDS[2]}"
+if [ -n "${DEPLOY_RUN:-}" ]; then
+    $DEPLOY_RUN   # `make bench-scale`: the load, through the same stack
+else
+    "$BIN/python" -m pytest -q -p no:randomly -p no:cacheprovider deploy/test_deploy.py "$@"
+fi
 log "passed"

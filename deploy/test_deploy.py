@@ -65,7 +65,7 @@ def curl(*args: str) -> str:
 
 def upstreams_seen(since: int) -> set[str]:
     lines = Path(os.environ["DEPLOY_ACCESS_LOG"]).read_text().splitlines()[since:]
-    return {line.split()[-2] for line in lines if line.split()[-2] != "-"}
+    return {line.split()[-3] for line in lines if line.split()[-3] != "-"}
 
 
 def log_length() -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -22,6 +22,8 @@ ENTRY_KINDS = ("order", "payment", "refund", "correction", "reversal", "membersh
 class LedgerEntry(db.Model):
     __tablename__ = "ledger_entries"
     __table_args__ = (
+        # a member's balance and history in a group: one index range (migration 0012)
+        Index("ix_ledger_entries_group_user_created", "group_id", "user_id", "created_at"),
         CheckConstraint(
             "kind IN ('order', 'payment', 'refund', 'correction', 'reversal', 'membership')",
             name="kind_known",

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..domain.sheet import Event
@@ -20,6 +29,7 @@ class SheetEvent(db.Model):
 
     __tablename__ = "sheet_events"
     __table_args__ = (
+        Index("ix_sheet_events_distribution_seq", "distribution_id", "seq"),  # pulls (0012)
         CheckConstraint(
             "kind IN ('pickup', 'payment', 'payment_void', 'signature', 'note')", name="kind_known"
         ),
