@@ -90,14 +90,23 @@ def _wanted(product: Product) -> Decimal:
 
 
 def _shortfalls(result: OrderResult) -> list[str]:
-    return [
-        _(
-            "Only %(n)s left of %(product)s: your order holds what was left.",
-            n=quantity(c.granted),
-            product=c.product.name,
-        )
-        for c in result.shortfalls
-    ]
+    """What was granted when more was asked than was left: "9 asked, 3 left: ..."."""
+    messages = []
+    for c in result.shortfalls:
+        if c.granted <= 0:
+            messages.append(
+                _("%(product)s is sold out: it is not in your basket.", product=c.product.name)
+            )
+        else:
+            messages.append(
+                _(
+                    "%(product)s: %(asked)s asked, %(n)s left: your basket holds %(n)s.",
+                    product=c.product.name,
+                    asked=quantity(c.asked),
+                    n=quantity(c.granted),
+                )
+            )
+    return messages
 
 
 @bp.route("/distributions/<int:distribution_id>/shop/products/<int:product_id>", methods=["POST"])
@@ -109,7 +118,7 @@ def line(distribution_id: int, product_id: int):
         product = products_of(db.session, distribution, [product_id])[product_id]
     except ServiceError:
         abort(404)
-    status, message = 200, ""
+    status, message, field = 200, "", None
     try:
         # A savepoint: a refusal undoes only this change, and the row below is drawn from
         # what is stored (the request then ends in a rollback, status >= 400).
@@ -123,7 +132,19 @@ def line(distribution_id: int, product_id: int):
             )
         message = " ".join(_shortfalls(result))
     except ServiceError as error:
-        status, message = error.status, error.message
+        status, message, field = error.status, error.message, error.field
+    if not request.headers.get("HX-Request") and status >= 400 and field:
+        # The page again, the field in error keeping what was typed (no redirect: it would
+        # lose the value).
+        context = _context(distribution)
+        context["errors"] = {product_id: message}
+        context["typed"] = {product_id: request.form.get("q", "")}
+        return render_template(
+            "shop/shop.html",
+            catalogues=shop_products(db.session, distribution),
+            membership_notice=None,
+            **context,
+        ), status
     if not request.headers.get("HX-Request"):
         if message:
             flash(message, "error" if status >= 400 else "warning")
@@ -164,4 +185,5 @@ def receipt(basket_id: int):
         distribution=distribution,
         summary=summary,
         unavailable=unavailable_ids(db.session, distribution),
+        is_open=distribution.status(clock.now()) == Status.OPEN,
     )

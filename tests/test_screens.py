@@ -1,0 +1,88 @@
+"""What a person notices on the screens (issue 16): the shop's edge cases, guidance instead
+of dead ends, confirmations before destructive actions, notifications that say what they
+are about."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from webapp.models import OrderLine
+
+from . import factories
+
+
+@pytest.fixture
+def shop(session, now, auth):
+    group = factories.group(session, now=now)
+    member = factories.user(session, now=now, group=group, email="m@example.test")
+    catalogue = factories.catalogue(session, group=group)
+    bread = factories.product(
+        session, catalogue=catalogue, name="Pain", price_cents=450, stock=Decimal(3)
+    )
+    gone = factories.product(
+        session, catalogue=catalogue, name="Brioche", price_cents=300, stock=Decimal(0)
+    )
+    d = factories.distribution(session, group=group, now=now, catalogues=[catalogue])
+    auth.login("m@example.test")
+    return dict(group=group, member=member, bread=bread, gone=gone, d=d, catalogue=catalogue)
+
+
+def _set(post, shop, product, q, htmx=False):
+    headers = {"HX-Request": "true"} if htmx else {}
+    return post(
+        f"/distributions/{shop['d'].id}/shop/products/{product.id}", {"q": q}, headers=headers
+    )
+
+
+def test_asking_more_than_is_left_says_what_was_granted(client, post, shop):
+    response = _set(post, shop, shop["bread"], "9")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Pain : vous en demandiez 9, il en reste 3 : votre panier en contient 3." in html
+
+
+def test_nothing_left_reads_sold_out_not_only_zero_left(client, post, shop):
+    html = _set(post, shop, shop["gone"], "2", htmx=True).get_data(as_text=True)
+    assert "Brioche est épuisé" in html
+    assert "reste 0" not in html and "que 0" not in html
+    page = client.get(f"/distributions/{shop['d'].id}/shop").get_data(as_text=True)
+    assert "Épuisé" in page and "Reste\xa0: 0" not in page
+
+
+def test_a_field_in_error_keeps_what_was_typed_without_javascript(post, session, shop):
+    response = _set(post, shop, shop["bread"], "deux")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'value="deux"' in html and 'aria-invalid="true"' in html
+    assert "Saisissez un nombre" in html
+    assert session.scalars(select(OrderLine)).all() == []
+
+
+def test_a_past_distributions_basket_opens_the_receipt(client, session, now, shop):
+    past = factories.distribution(
+        session, group=shop["group"], now=now, state="distributed", catalogues=[shop["catalogue"]]
+    )
+    basket = factories.order(
+        session, distribution=past, user=shop["member"], now=now, lines=[(shop["bread"], 1)]
+    )
+    html = client.get("/").get_data(as_text=True)
+    assert f'href="/baskets/{basket.id}"' in html
+    receipt = client.get(f"/baskets/{basket.id}").get_data(as_text=True)
+    assert "Retour à la boutique" not in receipt  # that shop is closed
+
+
+def test_the_receipt_says_a_line_was_removed_and_why(client, session, now, shop):
+    basket = factories.order(
+        session, distribution=shop["d"], user=shop["member"], now=now, lines=[(shop["bread"], 2)]
+    )
+    line = basket.lines[0]
+    line.ordered_quantity, line.quantity = Decimal(2), Decimal(0)
+    line.removed_at = now - timedelta(hours=1)
+    session.commit()
+    html = client.get(f"/baskets/{basket.id}").get_data(as_text=True)
+    assert "Retiré de votre panier" in html
+    assert "commandé : 2" in html
+    assert "Indisponible à cette distribution" in html and "non facturé" in html
