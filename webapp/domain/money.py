@@ -100,3 +100,34 @@ def parse_quantity(text: str, *, decimals: int = 3, maximum: Decimal = Decimal(9
     if value != value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP):
         raise AmountError("too_many_decimals")
     return value.normalize() if value != 0 else Decimal(0)
+
+
+def parse_whole_number(text: str | None, *, low: int, high: int) -> int:
+    """Read a typed whole number ('12') between low and high. Only ASCII digits count:
+    Python's isdigit() also accepts '²' or '٣', which int() then refuses."""
+    cleaned = (text or "").strip()
+    if not (cleaned.isascii() and cleaned.isdigit()) or len(cleaned) > 12:
+        raise AmountError("not_a_number")
+    value = int(cleaned)
+    if not low <= value <= high:
+        raise AmountError("out_of_range")
+    return value
+
+
+def parse_rate(text: str | None, *, high: Decimal = Decimal(100)) -> Decimal:
+    """Read a percentage ('5,5', '20'): finite, 0 <= rate < high, at most two decimals.
+    'NaN', 'sNaN', 'Infinity' and '²' are not rates."""
+    cleaned = (text or "").strip().replace(",", ".")
+    if not cleaned.isascii() or len(cleaned) > 12:
+        raise AmountError("not_a_number")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation as exc:
+        raise AmountError("not_a_number") from exc
+    if not value.is_finite():
+        raise AmountError("not_a_number")
+    if not Decimal(0) <= value < high:
+        raise AmountError("out_of_range")
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise AmountError("too_many_decimals")
+    return value

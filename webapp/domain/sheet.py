@@ -75,8 +75,8 @@ def _parse_time(value) -> datetime:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as error:
         raise Rejected("bad_recorded_at") from error
-    if moment.tzinfo is None:
-        raise Rejected("bad_recorded_at")
+    if moment.tzinfo is None or not 2000 <= moment.year <= 2100:
+        raise Rejected("bad_recorded_at")  # year 1 or 9999 would overflow below
     return moment.astimezone(UTC)
 
 

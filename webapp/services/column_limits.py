@@ -77,7 +77,16 @@ def check_row(obj) -> None:
 
 def _before_flush(session, _flush_context, _instances) -> None:
     for obj in list(session.new) + list(session.dirty):
-        check_row(obj)
+        try:
+            check_row(obj)
+        except ServiceError:
+            # The refused row leaves the session, so that a view catching the refusal to
+            # show the form again can still read (an autoflush would refuse again).
+            if obj in session.new:
+                session.expunge(obj)
+            else:
+                session.expire(obj)
+            raise
 
 
 def install() -> None:

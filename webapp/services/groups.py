@@ -7,12 +7,12 @@ import secrets
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from ..domain.money import AmountError, parse_rate, parse_whole_number
 from ..models import (
     PAYMENT_METHODS,
     Catalogue,
@@ -132,12 +132,13 @@ def remove_member(
 
 
 def _days(text: str, field: str, low: int, high: int) -> int:
-    if not text.strip().isdigit() or not low <= int(text) <= high:
+    try:
+        return parse_whole_number(text, low=low, high=high)
+    except AmountError as error:
         raise ServiceError(
             _("Enter a number of days between %(low)d and %(high)d.", low=low, high=high),
             field=field,
-        )
-    return int(text)
+        ) from error
 
 
 def update_settings(
@@ -160,12 +161,10 @@ def update_settings(
     if not methods:
         raise ServiceError(_("Choose at least one payment method."), field="payment_methods")
     try:
-        rates = sorted(
-            {Decimal(r.strip().replace(",", ".")) for r in vat_rates.split(";") if r.strip()}
-        )
-    except InvalidOperation as error:
+        rates = sorted({parse_rate(r) for r in (vat_rates or "").split(";") if r.strip()})
+    except AmountError as error:
         raise ServiceError(_("VAT rates like 5,5 ; 20"), field="vat_rates") from error
-    if not rates or any(not 0 <= r < 100 for r in rates):
+    if not rates:
         raise ServiceError(_("VAT rates like 5,5 ; 20"), field="vat_rates")
     signup = _days(duty_signup_days, "duty_signup_days", 1, 365)
     reminder = _days(duty_reminder_days, "duty_reminder_days", 0, 30)
@@ -186,9 +185,10 @@ def _limit(text: str) -> int | None:
     text = (text or "").strip()
     if not text:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+    try:
+        return parse_whole_number(text, low=1, high=100_000)
+    except AmountError as error:
         raise ServiceError(
             _("Enter a maximum number of members, or leave it empty for no limit."),
             field="max_members",
-        )
-    return int(text)
+        ) from error

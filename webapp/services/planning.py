@@ -49,9 +49,21 @@ WINDOW_MESSAGES = {
 }
 
 
+# Dates a distribution can have: far enough from datetime's limits that a series (five
+# years of months at most) and the day's arithmetic never overflow.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
 def check(window: Window) -> dict[str, str]:
     """Field errors of a window, translated."""
     errors = {}
+    for field in ("starts_at", "ends_at", "orders_open_at", "orders_close_at"):
+        if not FIRST_YEAR <= getattr(window, field).year <= LAST_YEAR:
+            errors[field] = _(
+                "Enter a date between %(first)d and %(last)d.", first=FIRST_YEAR, last=LAST_YEAR
+            )
+    if errors:
+        return errors
     for error in check_window(
         window.orders_open_at, window.orders_close_at, window.starts_at, window.ends_at
     ):

@@ -92,6 +92,8 @@ def _refuse_bad_input():
     """Before anything reads the request (CSRF included): no NUL character in the query,
     the form or a JSON body (PostgreSQL cannot store one), and no JSON nested deeper than
     MAX_JSON_DEPTH (Python's parser would run out of stack). Answers 400 with a message."""
+    g.membership = g.group = None  # the error page reads them; _load_group sets them later
+    g.memberships = []
     if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
         abort(400, _NUL())
     if request.method in ("GET", "HEAD", "OPTIONS"):
