@@ -86,3 +86,20 @@ def test_the_receipt_says_a_line_was_removed_and_why(client, session, now, shop)
     assert "Retiré de votre panier" in html
     assert "commandé : 2" in html
     assert "Indisponible à cette distribution" in html and "non facturé" in html
+
+
+def test_a_volunteer_not_on_duty_is_told_how_to_get_access(client, auth, session, now):
+    group = factories.group(session, now=now)
+    factories.user(
+        session, now=now, group=group, role="coordinator", email="c@example.test", last_name="Co"
+    )
+    factories.user(session, now=now, group=group, email="v@example.test")
+    d = factories.distribution(session, group=group, now=now, state="closed")
+    auth.login("v@example.test")
+    response = client.get(f"/distributions/{d.id}/sheet")
+    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert "inscrivez-vous à une permanence" in html and 'href="/roster/"' in html
+    assert "demandez le lien de la tablette" in html and "mailto:c@example.test" in html
+    # the sheet's API still answers a bare 403 to its script
+    assert client.get(f"/api/distributions/{d.id}/sheet").status_code == 403

@@ -14,6 +14,7 @@ from flask import (
     current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -24,10 +25,11 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy import select
 
 from .. import clock
 from ..extensions import db
-from ..models import UNITS, Distribution, Group, TabletLink
+from ..models import UNITS, Distribution, DutyAssignment, Group, Membership, TabletLink, User
 from ..services import tablets
 from ..services.sheet import (
     MAX_BATCH,
@@ -86,7 +88,33 @@ def sheet_access(distribution_id: int, *, api: bool) -> Access:
         m.group_id == distribution.group_id for m in current_user.memberships
     ):
         abort(404)  # another group's distribution: it does not exist for them
+    if current_user.is_authenticated and not api:
+        abort(_no_access_page(distribution, group))
     abort(401 if not current_user.is_authenticated else 403)
+
+
+def _no_access_page(distribution: Distribution, group: Group):
+    """A member who may not open the sheet is told how to get access, with the links."""
+    on_duty = db.session.scalar(
+        select(DutyAssignment.id).where(
+            DutyAssignment.distribution_id == distribution.id,
+            DutyAssignment.user_id == current_user.id,
+        )
+    )
+    coordinators = db.session.scalars(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.group_id == group.id, Membership.role == "coordinator")
+        .order_by(User.last_name)
+    ).all()
+    body = render_template(
+        "sheet/no_access.html",
+        distribution=distribution,
+        on_duty=bool(on_duty),
+        too_early=clock.now() < distribution.orders_close_at,
+        coordinators=coordinators,
+    )
+    return make_response(body, 403)
 
 
 @bp.route("/distributions/<int:distribution_id>/sheet")
