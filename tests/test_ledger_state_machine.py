@@ -28,7 +28,6 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -280,9 +279,6 @@ class DayMachine(RuleBasedStateMachine):
         if kind == "replay":
             return dict(data.draw(st.sampled_from(self.sent + batch)))
         basket_ids = sorted(lines) or [0]  # no basket yet: an unknown one
-        if self.d.validated_at is not None:  # the known bug above: not to baskets left behind
-            behind = {b.id for b in self.left_behind()}
-            basket_ids = [b for b in basket_ids if b not in behind] or [0]
         basket_id = data.draw(st.sampled_from(basket_ids))
         basket_lines = lines.get(basket_id, {})
         ago = timedelta(minutes=data.draw(st.integers(0, 90)))
@@ -536,44 +532,49 @@ class DayMachine(RuleBasedStateMachine):
             "not started" if not_started else None,
         )
 
-    def left_behind(self, but=None) -> list[Basket]:
-        """Baskets not validated (other than `but`) with lines or tablet records."""
-        has_records = select(OrderLine.basket_id).union(select(SheetEvent.basket_id))
-        return list(
-            self.session.scalars(
-                select(Basket).where(
-                    Basket.distribution_id == self.d.id,
-                    Basket.validated_at.is_(None),
-                    Basket.id != (but.id if but is not None else -1),
-                    Basket.id.in_(has_records),
-                )
-            )
-        )
-
-    def would_close_the_day_too_early(self, basket) -> bool:
-        """Steers clear of a known bug while it stands (the strict xfail tests
-        test_the_last_basket_validated_alone_leaves_no_basket_behind and
-        test_a_late_payment_for_a_basket_the_day_left_behind_reaches_the_ledger; remove
-        this and the tablet's steering once they pass): validating one basket closes the
-        day when no basket with a quantity above zero is left, although baskets with
-        nothing due (all 'not delivered') stay unvalidated."""
-        others = self.left_behind(but=basket)
-        return bool(others) and not any(
-            line.quantity > 0 for other in others for line in other.lines
-        )
-
     @rule(who=WHO)
     def coordinator_validates_basket(self, who):
         self.tick()
         basket = self.basket_of(self.members[who])
-        if basket is None or self.would_close_the_day_too_early(basket):
+        if basket is None:
             return
+        refused = refusal(
+            Action.VALIDATE_BASKET, self.status(), basket_validated=self.closed(basket)
+        )
+        if not refused and self.closes_the_day(basket):
+            gaps = svc.cash_up_gaps(self.d, self.recorded())
+            if gaps:  # the last basket closes the day: the gap is asked about first
+                raised = self.attempt(
+                    lambda: svc.validate(
+                        self.session,
+                        self.d,
+                        actor=self.coordinator,
+                        now=self.now,
+                        basket_id=basket.id,
+                    ),
+                    "cash-up gap",
+                    error=svc.CashUpGap,
+                )
+                assert raised.gaps == gaps
         self.attempt(
             lambda: svc.validate(
-                self.session, self.d, actor=self.coordinator, now=self.now, basket_id=basket.id
+                self.session,
+                self.d,
+                actor=self.coordinator,
+                now=self.now,
+                basket_id=basket.id,
+                confirm_gap=True,
             ),
-            refusal(Action.VALIDATE_BASKET, self.status(), basket_validated=self.closed(basket)),
+            refused,
         )
+
+    def closes_the_day(self, basket) -> bool:
+        """No other basket of the validation page is left to validate."""
+        return not [
+            c
+            for c in svc.review(self.session, self.d)
+            if not c.validated and c.order.basket.id != basket.id
+        ]
 
     @rule(confirm=st.booleans())
     def coordinator_validates_day(self, confirm):
@@ -846,13 +847,6 @@ def test_a_weight_finer_than_a_gram_is_refused_by_the_sync(app, session, now):
         assert result.results[0]["reason"] == "bad_quantity"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validating one basket marks the day validated as soon as no basket with a "
-    "quantity above zero is left, although a basket whose lines were all 'not delivered' "
-    "is still listed and not validated: its payment on the sheet is in the cash-up, never "
-    "in the ledger",
-)
 def test_the_last_basket_validated_alone_leaves_no_basket_behind(app, session, now):
     group, coordinator, member, d, basket = _weighed_day(session, now)
     other = factories.user(session, now=now, group=group)
@@ -872,12 +866,6 @@ def test_the_last_basket_validated_alone_leaves_no_basket_behind(app, session, n
             assert svc.cash_up(svc.review(session, d)) == _ledger_of(session, d, "payment")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validating the day skips a basket whose lines were all 'not delivered' and that "
-    "has no tablet record; a payment the tablet sends for it afterwards is stored late but "
-    "counts (the basket is not validated): in the cash-up, never in the ledger",
-)
 def test_a_late_payment_for_a_basket_the_day_left_behind_reaches_the_ledger(app, session, now):
     group, coordinator, member, d, basket = _weighed_day(session, now)
     other = factories.user(session, now=now, group=group)

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..domain.cycle import Action
@@ -38,7 +38,7 @@ from ..domain.sheet import (
 )
 from ..models import Basket, Distribution, LedgerEntry, OrderLine, SheetEvent, User
 from . import ServiceError, audit, cycle_rules
-from .reports import MemberOrder, day_orders
+from .reports import BasketRow, MemberOrder, Person, day_orders
 
 COORDINATOR_DEVICE = "coordinator-{}"
 
@@ -100,13 +100,15 @@ def counted_states(session: Session, distribution: Distribution) -> dict[int, Ba
     events = session.scalars(
         select(SheetEvent).where(SheetEvent.distribution_id == distribution.id)
     ).all()
-    return merge(
-        e.as_event()
-        for e in events
-        if not (
-            e.late and e.basket_id in validated_at and e.received_at >= validated_at[e.basket_id]
-        )
-    )
+    day_closed_at = distribution.validated_at
+
+    def counts(e: SheetEvent) -> bool:
+        if not e.late:
+            return True
+        closed_at = validated_at.get(e.basket_id, day_closed_at)
+        return closed_at is None or e.received_at < closed_at
+
+    return merge(e.as_event() for e in events if counts(e))
 
 
 def review(session: Session, distribution: Distribution) -> list[BasketCheck]:
@@ -116,6 +118,8 @@ def review(session: Session, distribution: Distribution) -> list[BasketCheck]:
     # are money to confirm.
     orders = day_orders(session, distribution, with_balances=True, keep_empty=True)
     states = counted_states(session, distribution)
+    listed = {o.basket.id for o in orders}
+    orders += _baskets_without_lines(session, distribution, set(states) - listed)
     validated = dict(
         session.execute(
             select(Basket.id, Basket.validated_at).where(Basket.distribution_id == distribution.id)
@@ -145,6 +149,25 @@ def review(session: Session, distribution: Distribution) -> list[BasketCheck]:
             )
         )
     return checks
+
+
+def _baskets_without_lines(
+    session: Session, distribution: Distribution, basket_ids: set[int]
+) -> list[MemberOrder]:
+    """Baskets the tablet recorded something for but whose lines were all taken out (a
+    coordinator emptied them): still on the page, their payments wait for the ledger."""
+    if not basket_ids:
+        return []
+    rows = session.execute(
+        select(Basket.id, Basket.number, User.id, User.first_name, User.last_name, User.phone)
+        .join(User, User.id == Basket.user_id)
+        .where(Basket.distribution_id == distribution.id, Basket.id.in_(basket_ids))
+        .order_by(Basket.number)
+    )
+    return [
+        MemberOrder(BasketRow(bid, number), Person(uid, first, last, phone), [])
+        for bid, number, uid, first, last, phone in rows
+    ]
 
 
 def cash_up(checks: list[BasketCheck]) -> dict[str, int]:
@@ -201,7 +224,11 @@ def validate(
         basket = _basket_of(session, distribution, basket_id)
         cycle_rules.check(action, distribution, now, basket=basket)
         checks = [c for c in checks if c.order.basket.id == basket_id]
-    elif not confirm_gap:
+    # The day is closed when no basket of the page is left: also those with nothing due
+    # left (all not delivered) whose payments still wait for the ledger.
+    done = {c.order.basket.id for c in checks}
+    closes_day = not [c for c in all_checks if not c.validated and c.order.basket.id not in done]
+    if closes_day and not confirm_gap:
         gaps = cash_up_gaps(distribution, cash_up(all_checks))
         if gaps:
             raise CashUpGap(gaps)
@@ -213,14 +240,7 @@ def validate(
         .where(Basket.id.in_([c.order.basket.id for c in checks]))
         .values(validated_at=now)
     )
-    left = session.scalar(
-        select(func.count(Basket.id)).where(
-            Basket.distribution_id == distribution.id,
-            Basket.validated_at.is_(None),
-            Basket.id.in_(select(OrderLine.basket_id).where(OrderLine.quantity > 0)),
-        )
-    )
-    if basket_id is None or not left:
+    if closes_day:
         distribution.validated_at = now
         distribution.validated_by_id = actor.id
     paid = cash_up(checks)
@@ -340,6 +360,7 @@ def undo(
             )
         )
     session.execute(update(Basket).where(Basket.id.in_(basket_ids)).values(validated_at=None))
+    _restore_ordered(session, basket_ids, now=now)
     distribution.validated_at = None
     distribution.validated_by_id = None
     audit.record(
@@ -355,6 +376,21 @@ def undo(
     )
     session.flush()
     return len(entries)
+
+
+def _restore_ordered(session: Session, basket_ids: list[int], *, now: datetime) -> None:
+    """Lines weighed at validation go back to what was ordered: the tablet's weighings are
+    read again at the next validation (a line weighed at 0 is not 'not delivered')."""
+    lines = session.scalars(
+        select(OrderLine).where(
+            OrderLine.basket_id.in_(basket_ids),
+            OrderLine.removed_at.is_(None),
+            OrderLine.ordered_quantity.is_not(None),
+        )
+    ).all()
+    for line in lines:
+        line.quantity, line.ordered_quantity = line.ordered_quantity, None
+        line.updated_at = now
 
 
 def _single_member(session: Session, basket_ids: list[int]) -> int | None:
