@@ -63,14 +63,17 @@ def test_coordinator_cycle(browser, base_url, server):
     page.get_by_role("link", name="Légumes de saison").click()
     page.get_by_label("Sélectionner Poireaux").check()
     page.get_by_role("button", name="Désactiver la sélection").click()
-    expect(page.get_by_text("1 produit(s) désactivé(s).")).to_be_visible()
+    expect(page.get_by_text("1 produit désactivé.")).to_be_visible()
 
     page.goto(f"/distributions/{distribution_id}/orders")
     expect(page.get_by_text("1 ligne d’un produit indisponible")).to_be_visible()
     expect(page.locator("li.unavailable", has_text="Poireaux")).to_be_visible()
-    page.get_by_role("button", name="Retirer les produits indisponibles des commandes").click()
+    # a destructive action: first what it will do, then the button
+    page.locator("summary", has_text="Retirer les produits indisponibles des commandes").click()
+    expect(page.get_by_text("chaque membre le voit sur son reçu")).to_be_visible()
+    page.get_by_role("button", name="Les retirer maintenant").click()
     expect(
-        page.get_by_text("1 ligne(s) de produits indisponibles retirée(s) des commandes.")
+        page.get_by_text("1 ligne d’un produit indisponible retirée des commandes.")
     ).to_be_visible()
 
     page.goto(f"/distributions/{distribution_id}/signin")

@@ -96,7 +96,7 @@ def test_import_camap_export_preview_then_import(post, session, catalogue):
     page = preview.get_data(as_text=True)
     assert preview.status_code == 400  # one wrong row
     assert "Format reconnu : CAMAP." in page and "Prix non valable" in page
-    assert "4 ligne(s) lue(s), 1 en erreur" in page
+    assert "4 lignes lues, 1 en erreur" in page
     assert _count(session, catalogue) == 0
     assert _confirm(post, catalogue, _echoed(page)).status_code == 400
     done = _confirm(post, catalogue, _echoed(page), skip="1")

@@ -103,3 +103,37 @@ def test_a_volunteer_not_on_duty_is_told_how_to_get_access(client, auth, session
     assert "demandez le lien de la tablette" in html and "mailto:c@example.test" in html
     # the sheet's API still answers a bare 403 to its script
     assert client.get(f"/api/distributions/{d.id}/sheet").status_code == 403
+
+
+def test_cancel_is_offered_only_before_the_day_and_says_what_will_happen(
+    client, auth, session, now
+):
+    group = factories.group(session, now=now)
+    factories.user(session, now=now, group=group, role="coordinator", email="c@example.test")
+    coming = factories.distribution(session, group=group, now=now, state="open")
+    past = factories.distribution(session, group=group, now=now, state="distributed")
+    auth.login("c@example.test")
+    html = client.get("/distributions/").get_data(as_text=True)
+    coming_card = html.split(f'id="distribution-{coming.id}"')[1].split("</li>")[0]
+    past_card = html.split(f'id="distribution-{past.id}"')[1].split("</li>")[0]
+    assert "/cancel" in coming_card and '<details class="confirm">' in coming_card
+    assert "leurs paniers ne sont pas facturés" in coming_card
+    assert "/cancel" not in past_card and "Annuler cette distribution" not in past_card
+
+
+def test_destructive_validation_actions_sit_behind_a_confirmation(client, auth, session, now):
+    group = factories.group(session, now=now)
+    factories.user(session, now=now, group=group, role="coordinator", email="c@example.test")
+    member = factories.user(session, now=now, group=group, email="m@example.test")
+    catalogue = factories.catalogue(session, group=group)
+    bread = factories.product(session, catalogue=catalogue, name="Pain", price_cents=450)
+    d = factories.distribution(
+        session, group=group, now=now, state="distributed", catalogues=[catalogue]
+    )
+    factories.order(session, distribution=d, user=member, now=now, lines=[(bread, 1)])
+    auth.login("c@example.test")
+    html = client.get(f"/distributions/{d.id}/validation").get_data(as_text=True)
+    assert "Marquer Pain non livré" in html
+    assert "passe à zéro dans tous les paniers du jour" in html
+    details = html.split('<details class="confirm">')
+    assert any("not-delivered" in part.split("</details>")[0] for part in details[1:])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -203,7 +203,13 @@ def import_rows(
     """Create or update the products of the rows; refuse everything if a row is wrong."""
     wrong = [row for row in rows if row.errors]
     if wrong and not skip_wrong:
-        raise ServiceError(_("%(n)d row(s) have errors: nothing was imported.", n=len(wrong)))
+        raise ServiceError(
+            ngettext(
+                "%(num)d row has errors: nothing was imported.",
+                "%(num)d rows have errors: nothing was imported.",
+                len(wrong),
+            )
+        )
     existing = _existing_names(session, catalogue)
     count = 0
     for row in rows:

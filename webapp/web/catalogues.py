@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from .. import clock
@@ -207,9 +208,9 @@ def bulk_active(catalogue: Catalogue):
     active = request.form.get("active") == "1"
     count = svc.set_active(db.session, catalogue, ids, active)
     flash(
-        _("%(n)d product(s) switched on.", n=count)
+        ngettext("%(num)d product switched on.", "%(num)d products switched on.", count)
         if active
-        else _("%(n)d product(s) switched off.", n=count),
+        else ngettext("%(num)d product switched off.", "%(num)d products switched off.", count),
         "success",
     )
     return redirect(url_for("catalogues.show", catalogue_id=catalogue.id))
@@ -345,7 +346,10 @@ def import_products(catalogue: Catalogue):
                     preview.rows,
                     skip_wrong=request.form.get("skip") == "1",
                 )
-                flash(_("%(n)d product(s) imported.", n=count), "success")
+                imported = ngettext(
+                    "%(num)d product imported.", "%(num)d products imported.", count
+                )
+                flash(imported, "success")
                 return redirect(url_for("catalogues.show", catalogue_id=catalogue.id))
         except ServiceError as service_error:
             # Shown on the page beside the file; the 4xx answer rolls the request back.

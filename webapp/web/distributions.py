@@ -195,7 +195,11 @@ def cancel(distribution_id: int):
     )
     tell_cancelled(db.session, told, distribution, now=clock.now())
     flash(
-        _("Distribution cancelled; %(n)d member(s) who had ordered are told.", n=len(told)),
+        ngettext(
+            "Distribution cancelled; %(num)d member who had ordered is told.",
+            "Distribution cancelled; %(num)d members who had ordered are told.",
+            len(told),
+        ),
         "success",
     )
     return redirect(url_for("distributions.index"))
@@ -287,7 +291,12 @@ def remove_unavailable(distribution_id: int):
     )
     tell_removed(db.session, lines, distribution, now=clock.now())
     flash(
-        _("%(n)d line(s) of unavailable products removed from the orders.", n=len(lines)), "success"
+        ngettext(
+            "%(num)d line of an unavailable product removed from the orders.",
+            "%(num)d lines of unavailable products removed from the orders.",
+            len(lines),
+        ),
+        "success",
     )
     return redirect(url_for("distributions.orders", distribution_id=distribution.id))
 

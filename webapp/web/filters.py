@@ -8,9 +8,8 @@ from functools import lru_cache
 
 from babel.numbers import format_currency, format_decimal
 from flask import Flask, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, get_locale, pgettext
 from flask_babel import gettext as _
-from flask_babel import pgettext
 
 from ..services import dates
 from .once import form_key_field
@@ -135,6 +134,16 @@ def unit_label(unit: str, per_unit: Decimal | None = None, locale: str | None = 
     return _unit_label(unit, Decimal(per_unit or 1), locale or _locale())
 
 
+def can(action: str, distribution, basket=None) -> bool:
+    """Whether a page offers `action` on this distribution now: the cycle's action table
+    (`domain.cycle.ACTIONS`), the same one the services check."""
+    from .. import clock
+    from ..domain.cycle import Action
+    from ..services.cycle_rules import allowed
+
+    return allowed(Action(action), distribution, clock.now(), basket=basket)
+
+
 def photo_url(name: str, thumb: bool = False) -> str:
     if thumb:
         name = name.replace(".webp", "-thumb.webp")
@@ -148,7 +157,8 @@ def day(value: datetime) -> str:
 
 def when(value: datetime, fmt: str = "moment") -> str:
     """A moment in one of the app's date styles: "moment" (when something happened, also
-    "short" and "medium"), "day_time" (a deadline), "short_time" (a time), "date" (a day in a list: "28 nov. 2026"), "d MMM"."""
+    "short" and "medium"), "day_time" (a deadline), "short_time" (a time), "date" (a day
+    in a list: "28 nov. 2026"), "d MMM"."""
     if fmt == "short_time":
         return dates.time(value)
     if fmt == "day_time":
@@ -180,6 +190,7 @@ def register(app: Flask) -> None:
         form_key_field=form_key_field,
         method_label=method_label,
         ledger_kind=ledger_kind,
+        can=can,
         audit_values=audit_values,
     )
 

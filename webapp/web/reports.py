@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from .. import clock
@@ -208,7 +208,12 @@ def remove_unavailable(catalogue_id: int, distribution_id: int):
     )
     tell_removed(db.session, lines, distribution, now=now)
     flash(
-        _("%(n)d line(s) of unavailable products removed from the orders.", n=len(lines)), "success"
+        ngettext(
+            "%(num)d line of an unavailable product removed from the orders.",
+            "%(num)d lines of unavailable products removed from the orders.",
+            len(lines),
+        ),
+        "success",
     )
     return redirect(
         url_for(

@@ -358,7 +358,8 @@ def distribution_group(distribution: Distribution) -> Group:
 def revoke_tablet_links(distribution_id: int):
     distribution = get_in_group_or_404(Distribution, distribution_id)
     count = tablets.revoke_links(db.session, distribution, now=clock.now())
-    flash(_("%(n)d tablet link(s) revoked.", n=count), "success")
+    revoked = ngettext("%(num)d tablet link revoked.", "%(num)d tablet links revoked.", count)
+    flash(revoked, "success")
     return redirect(url_for("sheet.tablet_link", distribution_id=distribution.id))
 
 
