@@ -7,14 +7,16 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app webapp
 VENDOR := webapp/static/vendor
 
-.PHONY: setup run test test-js test-fast test-e2e lint bench translations chromium pango clean
+.PHONY: setup run test test-js test-fast test-e2e lint bench translations chromium pango clean lock audit
 
 setup: $(BIN)/.installed $(VENDOR)/.copied translations-compiled
 
-$(BIN)/.installed: pyproject.toml
+# Exact versions with their hashes (requirements.lock, from pyproject.toml and its dev extra):
+# pip refuses any file whose hash differs. `make lock` regenerates it after a pyproject change.
+$(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -93,3 +95,15 @@ bench-scale: setup
 # and English, from a throwaway demo: screenshots/<lang>/<persona>-<page>-<size>.png (~1 min).
 screenshots: setup chromium
 	$(BIN)/python scripts/screenshots.py
+
+# The lock file again from pyproject.toml (its dev extra included), for Python 3.11 and any
+# platform, with hashes. uv comes from PyPI into the venv; commit requirements.lock after.
+lock: $(BIN)/.installed
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
+	  --python-version 3.11 --quiet -o requirements.lock
+
+# Known advisories: pip-audit over requirements.lock and npm audit, each with a timeout
+# (AUDIT_TIMEOUT, 120 s). Fails on an advisory; says plainly when a service cannot be reached.
+audit: $(BIN)/.installed
+	BIN=$(CURDIR)/$(BIN) $(BIN)/python scripts/audit.py
