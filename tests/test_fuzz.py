@@ -330,14 +330,7 @@ ROUTES = [
 ]
 
 # Found by this test in files of other developers: fixed there, then the mark goes.
-XFAIL: dict[tuple[str, str], str] = {
-    ("POST", "/distributions/<int:distribution_id>/offer"): (
-        "500 on some random stock values (web/distributions.py offer form, not yet fixed)"
-    ),
-    ("POST", "/distributions/new"): (
-        "500 on a date in year 1 (web/distributions.py _local: astimezone overflows)"
-    ),
-}
+XFAIL: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize(("method", "rule_text"), ROUTES)
@@ -379,3 +372,11 @@ def test_no_500_and_refusals_write_nothing(
             assert counts(session) == before, (method, url, values, response.status_code)
 
     run()
+
+
+@pytest.mark.parametrize("text", ["²", "٣", "1²"])
+def test_digits_that_python_reads_but_int_refuses_are_not_ids(text):
+    from webapp.domain.money import whole
+
+    assert whole(text) is None
+    assert whole("42") == 42 and whole("9" * 19) is None

@@ -102,6 +102,15 @@ def parse_quantity(text: str, *, decimals: int = 3, maximum: Decimal = Decimal(9
     return value.normalize() if value != 0 else Decimal(0)
 
 
+def whole(text: str | None, *, max_digits: int = 18) -> int | None:
+    """An id or count written in ASCII digits, or None. `str.isdigit()` alone is not
+    enough: it accepts '²' or '٣', which int() then refuses (a 500 where a 4xx is due)."""
+    cleaned = (text or "").strip()
+    if cleaned.isascii() and cleaned.isdigit() and len(cleaned) <= max_digits:
+        return int(cleaned)
+    return None
+
+
 def parse_whole_number(text: str | None, *, low: int, high: int) -> int:
     """Read a typed whole number ('12') between low and high. Only ASCII digits count:
     Python's isdigit() also accepts '²' or '٣', which int() then refuses."""

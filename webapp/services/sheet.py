@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain.cycle import Action, Status, refusal
+from ..domain.money import whole
 from ..domain.sheet import Context, Event, Rejected, merge, parse_event
 from ..models import (
     Basket,
@@ -155,9 +156,10 @@ class SheetClosed(Exception):
 def parse_cursor(cursor: object) -> int:
     if cursor is None or cursor == "":
         return 0
-    if isinstance(cursor, str) and cursor.isdigit() and len(cursor) < 19:
-        return int(cursor)
-    raise ValueError("bad cursor")
+    value = whole(cursor) if isinstance(cursor, str) else None
+    if value is None:
+        raise ValueError("bad cursor")
+    return value
 
 
 def record_events(

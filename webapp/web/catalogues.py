@@ -21,7 +21,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from .. import clock
-from ..domain.money import AmountError, parse_amount_cents, parse_quantity
+from ..domain.money import AmountError, parse_amount_cents, parse_quantity, whole
 from ..extensions import db
 from ..models import UNITS, Catalogue, Group, Producer, Product, User
 from ..services import ServiceError, producers
@@ -204,7 +204,7 @@ def show(catalogue: Catalogue):
 @bp.route("/<int:catalogue_id>/products/active", methods=["POST"])
 @catalogue_required(MANAGE)
 def bulk_active(catalogue: Catalogue):
-    ids = [int(i) for i in request.form.getlist("product_id") if i.isdigit()]
+    ids = [i for i in map(whole, request.form.getlist("product_id")) if i is not None]
     active = request.form.get("active") == "1"
     count = svc.set_active(db.session, catalogue, ids, active)
     flash(

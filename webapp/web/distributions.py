@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import clock
+from ..domain.money import whole
 from ..extensions import db
 from ..models import Distribution, Place
 from ..services import ServiceError, offers, planning, reports
@@ -61,10 +62,11 @@ def _local(field: str, errors: dict) -> datetime | None:
     text = (request.form.get(field) or "").strip()
     try:
         naive = datetime.fromisoformat(text)
-    except ValueError:
+        # year 1 or 9999 overflows when shifted to UTC: refused like any bad date
+        return naive.replace(tzinfo=ZoneInfo(g.group.timezone)).astimezone(ZoneInfo("UTC"))
+    except (ValueError, OverflowError):
         errors[field] = _("Enter a date and a time.")
         return None
-    return naive.replace(tzinfo=ZoneInfo(g.group.timezone)).astimezone(ZoneInfo("UTC"))
 
 
 def _form_window(errors: dict) -> planning.Window | None:
@@ -116,7 +118,7 @@ def new():
         window = _form_window(errors)
         repeat = request.form.get("repeat", "once")
         count = request.form.get("count", "1")
-        if not count.isdigit():
+        if whole(count, max_digits=3) is None:
             errors["count"] = _("Enter a number.")
         if not errors:
             try:
@@ -124,7 +126,7 @@ def new():
                     window,
                     every_days={"weekly": 7, "fortnightly": 14}.get(repeat),
                     monthly=repeat == "monthly",
-                    count=1 if repeat == "once" else int(count),
+                    count=1 if repeat == "once" else whole(count, max_digits=3),
                 )
                 created = planning.create_distributions(
                     db.session, g.group, place=place, catalogues=chosen, windows=windows
@@ -329,7 +331,7 @@ def edit_basket(distribution_id: int, user_id: int):
         for key, text in request.form.items():
             if not key.startswith("q-"):
                 continue
-            pid = int(key[2:]) if key[2:].isdigit() else None
+            pid = whole(key[2:])
             if pid not in products:
                 abort(404)
             typed[pid] = text
@@ -446,7 +448,7 @@ def _offer_changes(rows: dict, errors: dict) -> dict[int, offers.OfferChange]:
     showed, so a stock counted down by orders meanwhile is not written back."""
     changes = {}
     for text in request.form.getlist("p"):
-        row = rows.get(int(text)) if text.isdigit() else None
+        row = rows.get(whole(text))
         if row is None:
             abort(404)
         change = offers.OfferChange()

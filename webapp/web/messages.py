@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from .. import clock
+from ..domain.money import whole
 from ..extensions import db
 from ..models import Catalogue, Distribution, DutyAssignment, Producer
 from ..services import ServiceError
@@ -151,7 +152,7 @@ def _day(d: Distribution) -> str:
 
 def _parse_audience(value: str) -> tuple[str, int | None]:
     kind, _sep, ref = (value or "").partition(":")
-    return kind, int(ref) if ref.isdigit() else None
+    return kind, whole(ref)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import clock
+from ..domain.money import whole
 from ..extensions import db
 from ..models import Distribution, DutyAssignment, DutyRole
 from ..services import roster as svc
@@ -105,7 +106,7 @@ def add_role():
             db.session,
             g.group,
             name=request.form.get("name", ""),
-            needed=int(needed) if needed.isdigit() else 0,
+            needed=whole(needed, max_digits=4) or 0,
             catalogue_id=request.form.get("catalogue_id", type=int),
         ),
         _("Role saved."),

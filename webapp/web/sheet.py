@@ -28,6 +28,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from .. import clock
+from ..domain.money import whole
 from ..extensions import db
 from ..models import UNITS, Distribution, DutyAssignment, Group, Membership, TabletLink, User
 from ..services import tablets
@@ -223,7 +224,7 @@ def _sheet_strings() -> dict:
 def waiting_message():
     """What signing out says when a tablet could not send everything (app.js asks)."""
     count = request.args.get("n", "")
-    n = int(count) if count.isdigit() and len(count) < 7 else 0
+    n = whole(count, max_digits=6) or 0
     message = ngettext(
         "%(num)d record from the sheet is not sent yet: it stays on this tablet and leaves "
         "the next time the sheet opens with network. Sign out again to leave anyway.",
