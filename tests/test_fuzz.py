@@ -4,8 +4,14 @@ First the known cases of the security review, one by one; then Hypothesis drives
 form and JSON endpoint of `app.url_map` (writes, and GETs reading query parameters) as a
 coordinator, with random values in the fields the page's own form has (parsed from the
 GET page when there is one, else the fields the view reads). After each request: no 500,
-and when the answer is a refusal (4xx, or a 303 with X-Refused) the row count of every
-table is unchanged. FUZZ_EXAMPLES=200 runs it longer (default: a few per endpoint).
+and when the answer is a refusal (4xx, or a 303 with X-Refused) nothing is written: the
+row count of every table is unchanged, both in the request's own transaction just before
+it would commit and in the database afterwards. FUZZ_EXAMPLES=200 runs it longer (default:
+a few per endpoint).
+
+The world (tests/world.py) is built once for the module, as for the access map: every
+request's transaction is rolled back after it has been checked, so each example starts
+from the same world without rebuilding it.
 """
 
 from __future__ import annotations
@@ -13,31 +19,26 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import shutil
 import uuid
 from html.parser import HTMLParser
 
 import pytest
+from flask import g
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
 
+from webapp import create_app
+from webapp.db_setup import read_only_transaction
 from webapp.extensions import db
 
 from . import world as world_module
-from .conftest import csrf_token
+from .conftest import NOW, _truncate_all, csrf_token
+from .factories import PASSWORD
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
-
-
-@pytest.fixture
-def built(session, now):
-    return world_module.build(session, now)
-
-
-@pytest.fixture
-def coordinator(client, auth, built):
-    auth.login(built["emails"]["coordinator"])
-    return csrf_token(client, "/account/")
 
 
 def refused(response) -> bool:
@@ -50,6 +51,126 @@ def counts(session) -> dict[str, int]:
         table.name: session.scalar(select(func.count()).select_from(table))
         for table in db.metadata.sorted_tables
     }
+
+
+@pytest.fixture(scope="module")
+def fuzzed(database, tmp_path_factory):
+    """The app and the world, built once; the coordinator's signed-in cookies and token.
+
+    Every request is checked, then rolled back: an `after_request` hook (it runs before
+    the app's own, which commits) notes the row counts of the request's transaction when
+    the app would commit it, then marks the request refused so that the app rolls back.
+    """
+    kind, source = database
+    folder = tmp_path_factory.mktemp("fuzz")
+    if kind == "sqlite":
+        path = folder / "test.sqlite3"
+        shutil.copy(source, path)
+        uri = f"sqlite:///{path}"
+    else:
+        _truncate_all(source)
+        uri = source
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": uri,
+            "SECRET_KEY": "test-secret",
+            "SERVER_NAME": "localhost",
+            "FROZEN_NOW": NOW.isoformat(),
+            "RATELIMIT_ENABLED": False,
+            "SENDER_WAKE_FILE": str(folder / "outbox.wake"),
+        }
+    )
+    seen: dict = {}
+
+    @app.after_request
+    def _check_then_roll_back(response):
+        would_commit = response.status_code < 400 and not g.get("refused")
+        seen["committing"] = counts_now(db.session) if would_commit else None
+        g.refused = True
+        return response
+
+    token = read_only_transaction.set(True)
+    try:
+        engine = create_engine(uri.replace("postgresql://", "postgresql+psycopg://"))
+        with Session(bind=engine, expire_on_commit=False) as session:
+            built = world_module.build(session, NOW)
+        engine.dispose()
+    finally:
+        read_only_transaction.reset(token)
+    client = app.test_client()
+    data = {
+        "email": built["emails"]["coordinator"],
+        "password": PASSWORD,
+        "csrf_token": csrf_token(client),
+    }
+    assert client.post("/login", data=data).status_code == 302
+    token_value = csrf_token(client, "/account/")
+    cookies = [(c.key, c.value) for c in client._cookies.values()]
+    yield {"app": app, "built": built, "cookies": cookies, "token": token_value, "seen": seen}
+    with app.app_context():
+        db.engine.dispose()
+
+
+def counts_now(session) -> dict[str, int]:
+    """Row counts as this session sees them, its pending writes included."""
+    session.flush()
+    return {
+        table.name: session.scalar(select(func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
+    }
+
+
+# The conftest's fixtures of the same names, on the module's world instead of a new one.
+@pytest.fixture
+def app(fuzzed):
+    return fuzzed["app"]
+
+
+@pytest.fixture
+def built(fuzzed):
+    return fuzzed["built"]
+
+
+@pytest.fixture
+def session(app):
+    token = read_only_transaction.set(True)  # the test's reads must not hold SQLite's lock
+    with app.app_context():
+        engine = db.engine
+    test_session = Session(bind=engine, expire_on_commit=False)
+    yield test_session
+    test_session.rollback()
+    test_session.close()
+    read_only_transaction.reset(token)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def coordinator(client, fuzzed):
+    """Signs this client in as the coordinator; its CSRF token."""
+    for key, value in fuzzed["cookies"]:
+        client.set_cookie(key, value, domain="localhost")
+    return fuzzed["token"]
+
+
+def test_the_harness_sees_what_a_request_would_commit_then_rolls_it_back(
+    client, session, coordinator, fuzzed
+):
+    """What the fuzz test relies on: the hook counts the rows a committing request wrote,
+    and nothing a request does outlives it, so every example starts from the same world."""
+    before = counts(session)
+    fuzzed["seen"].clear()
+    response = client.post(
+        "/places", data={"csrf_token": coordinator, "name": "Halle", "address": ""}
+    )
+    assert response.status_code < 400 and not refused(response)
+    committing = fuzzed["seen"]["committing"]
+    assert committing["places"] == before["places"] + 1
+    assert counts(session) == before
 
 
 # ---- the review's cases ------------------------------------------------------------------
@@ -197,7 +318,7 @@ def test_nul_characters_are_refused_everywhere(client, session, built, coordinat
 def test_an_over_long_name_is_refused_with_its_field(client, session, built, coordinator):
     before = counts(session)
     response = client.post(
-        "/distributions/places", data={"csrf_token": coordinator, "name": "x" * 5000, "address": ""}
+        "/places", data={"csrf_token": coordinator, "name": "x" * 5000, "address": ""}
     )
     assert refused(response) and response.status_code < 500
     assert counts(session) == before
@@ -335,7 +456,7 @@ XFAIL: dict[tuple[str, str], str] = {}
 
 @pytest.mark.parametrize(("method", "rule_text"), ROUTES)
 def test_no_500_and_refusals_write_nothing(
-    app, client, session, built, coordinator, method, rule_text
+    app, client, session, built, coordinator, fuzzed, method, rule_text
 ):
     if (method, rule_text) in XFAIL:
         pytest.xfail(XFAIL[(method, rule_text)])  # noqa: PT017 (known, reported)
@@ -358,6 +479,7 @@ def test_no_500_and_refusals_write_nothing(
     @given(values=strategy)
     def run(values):
         before = counts(session)
+        fuzzed["seen"].clear()
         if method == "GET":
             response = client.get(url, query_string=values)
         elif is_json:
@@ -369,6 +491,10 @@ def test_no_500_and_refusals_write_nothing(
             response = client.open(url, method=method, data=data)
         assert response.status_code < 500, (method, url, values)
         if refused(response):
+            committing = fuzzed["seen"].get("committing")
+            # what the app was about to commit (a refusal answered without raising) ...
+            assert committing in (None, before), (method, url, values, response.status_code)
+            # ... and what any other transaction committed meanwhile
             assert counts(session) == before, (method, url, values, response.status_code)
 
     run()
