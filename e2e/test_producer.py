@@ -57,7 +57,7 @@ def test_producer_accepts_and_changes_a_price_and_a_manager_switches_a_product_o
     phone.get_by_label("Prénom").fill("Lucie")
     phone.get_by_label("Nom", exact=True).fill("Vexin")
     phone.get_by_label("Mot de passe").fill("un mot de passe long")
-    phone.get_by_role("button", name="Rejoindre le groupe").click()
+    phone.get_by_role("button", name="Ouvrir ma page producteur").click()
     expect(phone.get_by_role("heading", name="Ma page producteur")).to_be_visible()
     expect(phone.get_by_role("heading", name="Prochaines distributions")).to_be_visible()
     phone.screenshot(path=str(tmp_path / "producer-home.png"), full_page=True)

@@ -161,3 +161,25 @@ def test_leaving_a_group_one_is_not_in_answers_404(auth, post, session, now, per
     other = factories.group(session, now=now)
     auth.login("ines@example.test")
     assert post(f"/groups/{other.id}/leave").status_code == 404
+
+
+def test_inviting_a_producer_does_not_tick_the_members_step(app, session, now):
+    from webapp.models import Invitation
+    from webapp.services.groups import setup_steps
+
+    group = factories.group(session, now=now)
+    factories.user(session, now=now, group=group, role="coordinator")
+    catalogue = factories.catalogue(session, group=group)
+    session.add(
+        Invitation(
+            group_id=group.id,
+            email="farm@example.test",
+            role="member",
+            token_hash="x" * 64,
+            producer_id=catalogue.producer_id,
+            created_at=now,
+            expires_at=now,
+        )
+    )
+    session.commit()
+    assert dict(setup_steps(session, group))["members"] is False

@@ -481,3 +481,16 @@ def test_a_catalogue_manager_sets_the_offer_of_their_catalogue_only(
     auth.logout()
     auth.login("m@example.test")
     assert client.get(f"/distributions/{weeks['this'].id}/offer").status_code == 403
+
+
+def test_a_manager_sees_no_coordinator_action_on_the_offer_page(client, auth, session, now, weeks):
+    from webapp.models import CatalogueManager, Membership
+
+    referent = factories.user(session, now=now, group=weeks["group"], email="r@example.test")
+    membership = session.scalar(select(Membership).where(Membership.user_id == referent.id))
+    session.add(CatalogueManager(membership_id=membership.id, catalogue_id=weeks["catalogue"].id))
+    session.commit()
+    auth.login("r@example.test")
+    page = client.get(f"/distributions/{weeks['this'].id}/offer").get_data(as_text=True)
+    assert "close-now" not in page and f"/distributions/{weeks['this'].id}/orders" not in page
+    assert f"/catalogues/{weeks['catalogue'].id}/distributions" in page

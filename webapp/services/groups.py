@@ -96,7 +96,9 @@ def setup_steps(session: Session, group: Group) -> list[tuple[str, bool]]:
     members = session.scalar(
         select(func.count()).select_from(Membership).where(Membership.group_id == group.id)
     )
-    invited = session.scalar(select(exists().where(Invitation.group_id == group.id)))
+    invited = session.scalar(  # members invited; a producer's invitation is not one
+        select(exists().where(Invitation.group_id == group.id, Invitation.producer_id.is_(None)))
+    )
     return [
         ("catalogues", bool(has_catalogue)),
         ("products", bool(has_product)),

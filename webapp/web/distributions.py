@@ -440,6 +440,7 @@ def offer(distribution_id: int):
         errors=errors,
         form=request.form if errors else {},
         catalogue_applies=offers.catalogue_applies(distribution),
+        coordinator=catalogue_ids is None,
     ), 400 if errors else 200
 
 
