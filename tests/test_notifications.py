@@ -198,7 +198,7 @@ def test_orders_open_goes_by_email_once_to_each_member(app, session, now, smtp):
         "u2@example.test",
     ]
     assert (
-        b"Les commandes sont ouvertes" in messages[0].content
+        b"les commandes sont ouvertes" in messages[0].content
         or b"Orders are open" in messages[0].content
     )
 

@@ -140,7 +140,7 @@ def test_one_failing_push_service_stops_no_one_and_is_given_up_on_record(
     counts = deliver_due(app, now=now)
     assert counts == {"push": 1, "email": 1, "retry": 1}
     payload = keys.decrypt(receiver.bodies[0])
-    assert payload["title"].startswith("Distribution du") and "annulée" in payload["title"]
+    assert "la distribution du" in payload["title"] and "annulée" in payload["title"]
     assert [m.rcpt_tos for m in smtp.messages] == [["mailed@example.test"]]
     failing = rows(session)[day["failing"].id]
     assert (failing.state, failing.attempts) == ("queued", 1)

@@ -137,3 +137,57 @@ def test_destructive_validation_actions_sit_behind_a_confirmation(client, auth, 
     assert "passe à zéro dans tous les paniers du jour" in html
     details = html.split('<details class="confirm">')
     assert any("not-delivered" in part.split("</details>")[0] for part in details[1:])
+
+
+def _basket_titles(app, session, now, starts_at):
+    from webapp.cli import queue_reminders
+    from webapp.models import OutboxMessage
+
+    group = factories.group(session, now=now, name="AMAP du Lavoir")
+    member = factories.user(session, now=now, group=group, email="m@example.test")
+    catalogue = factories.catalogue(session, group=group)
+    bread = factories.product(session, catalogue=catalogue, name="Pain", price_cents=450)
+    d = factories.distribution(
+        session, group=group, now=now, state="closed", catalogues=[catalogue]
+    )
+    d.starts_at, d.ends_at = starts_at, starts_at + timedelta(hours=2)
+    session.commit()
+    factories.order(session, distribution=d, user=member, now=now, lines=[(bread, 1)])
+    queue_reminders(app, now=now)
+    factories.fresh(session)
+    return [
+        m.title
+        for m in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "basket_tomorrow")
+        )
+    ]
+
+
+def test_the_basket_reminder_says_tomorrow_only_when_it_is_tomorrow(app, session, now):
+    # now: Tuesday 24 November 2026, 11:00 in Paris; the distribution starts at 14:00
+    titles = _basket_titles(app, session, now, now + timedelta(hours=3))
+    assert titles == ["AMAP du Lavoir : votre panier est prêt aujourd’hui"]
+
+
+def test_the_basket_reminder_for_tomorrow_names_the_group(app, session, now):
+    titles = _basket_titles(app, session, now, now + timedelta(hours=22))
+    assert titles == ["AMAP du Lavoir : votre panier est prêt pour demain"]
+
+
+def test_reminders_name_the_group_and_the_day_with_absolute_links(app, session, now):
+    from webapp.cli import queue_reminders
+    from webapp.models import OutboxMessage
+
+    group = factories.group(session, now=now, name="AMAP du Lavoir")
+    factories.user(session, now=now, group=group, email="m@example.test", locale="en")
+    d = factories.distribution(session, group=group, now=now, state="open")
+    d.orders_open_at = now - timedelta(hours=1)
+    session.commit()
+    queue_reminders(app, now=now)
+    factories.fresh(session)
+    message = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "orders_open")
+    ).one()
+    assert message.title == "AMAP du Lavoir: orders are open for Sunday, November 29, 2026"
+    assert message.body.startswith("Order until Thursday, November 26, 11:00")
+    assert message.url.startswith("http")

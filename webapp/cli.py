@@ -57,7 +57,8 @@ def notify_once(app: Flask, *, now=None) -> dict:
 def summary(counts: dict) -> str:
     from .sender import summary as sent
 
-    return f"{counts.get('queued', 0)} reminder(s) queued; {sent(counts)}."
+    queued = counts.get("queued", 0)
+    return f"{queued} reminder{'' if queued == 1 else 's'} queued; {sent(counts)}."
 
 
 def register_notify(app: Flask) -> None:
@@ -72,10 +73,14 @@ def register_notify(app: Flask) -> None:
     def notify_loop_command(every: int, poll: float) -> None:
         """Run the sender periodically, and at once when a request queued messages
         (what `make run` uses instead of cron)."""
+        import logging
         import time
 
         from . import clock
         from .sender import deliver_due, woken_at
+
+        # One summary line per run, not a warning per e-mail when SMTP_HOST is unset.
+        logging.getLogger("webapp.services.mail").setLevel(logging.ERROR)
 
         seen, next_full, started = woken_at(app), 0.0, False
         while True:
@@ -98,4 +103,6 @@ def register_notify(app: Flask) -> None:
             if not started:
                 started = True
                 click.echo(f"Sender loop started: every {every} s, and when woken.")
+                if not app.config.get("SMTP_HOST"):
+                    click.echo("SMTP_HOST is not set: e-mails are not sent, only counted.")
             time.sleep(poll)

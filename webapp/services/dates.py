@@ -17,7 +17,39 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import format_date, format_datetime, format_time, get_locale
+from babel import dates as babel_dates
+from flask_babel import format_date as _format_date
+from flask_babel import format_datetime as _format_datetime
+from flask_babel import format_time as _format_time
+from flask_babel import get_locale
+
+# `tz`: a group's time zone name, for messages written outside a request of that group
+# (the reminders' loop); pages use the request's own (the group's, `web/i18n.py`).
+
+
+def format_date(value, format="medium", tz: str | None = None) -> str:
+    if tz is None:
+        return _format_date(value, format=format)
+    if isinstance(value, datetime):
+        value = value.astimezone(babel_dates.get_timezone(tz))
+    return babel_dates.format_date(value, format=format, locale=get_locale())
+
+
+def format_datetime(value, format="medium", tz: str | None = None) -> str:
+    if tz is None:
+        return _format_datetime(value, format=format)
+    return babel_dates.format_datetime(
+        value, format=format, tzinfo=babel_dates.get_timezone(tz), locale=get_locale()
+    )
+
+
+def format_time(value, format="short", tz: str | None = None) -> str:
+    if tz is None:
+        return _format_time(value, format=format)
+    return babel_dates.format_time(
+        value, format=format, tzinfo=babel_dates.get_timezone(tz), locale=get_locale()
+    )
+
 
 # Babel's skeletons drop the weekday's full name; these patterns keep each language's order.
 _DAY_MONTH = {"en": "EEEE, MMMM d", "fr": "EEEE d MMMM"}
@@ -28,17 +60,17 @@ def _lang() -> str:
     return locale.language if locale is not None else "fr"
 
 
-def day(value: datetime) -> str:
-    return format_date(value, format="full")
+def day(value: datetime, tz: str | None = None) -> str:
+    return format_date(value, format="full", tz=tz)
 
 
-def day_time(value: datetime) -> str:
+def day_time(value: datetime, tz: str | None = None) -> str:
     pattern = _DAY_MONTH.get(_lang(), _DAY_MONTH["fr"])
-    return f"{format_datetime(value, pattern)}, {time(value)}"
+    return f"{format_datetime(value, pattern, tz)}, {time(value, tz)}"
 
 
-def day_month(value: datetime) -> str:
-    return format_datetime(value, _DAY_MONTH.get(_lang(), _DAY_MONTH["fr"]))
+def day_month(value: datetime, tz: str | None = None) -> str:
+    return format_datetime(value, _DAY_MONTH.get(_lang(), _DAY_MONTH["fr"]), tz)
 
 
 def date(value) -> str:
@@ -46,12 +78,18 @@ def date(value) -> str:
     return format_date(value, format="medium")
 
 
-def moment(value: datetime) -> str:
-    return f"{format_date(value, format='medium')}, {time(value)}"
+def moment(value: datetime, tz: str | None = None) -> str:
+    return f"{format_date(value, format='medium', tz=tz)}, {time(value, tz)}"
 
 
-def time(value: datetime) -> str:
-    return format_time(value, format="short")
+def time(value: datetime, tz: str | None = None) -> str:
+    return format_time(value, format="short", tz=tz)
+
+
+def days_until(value: datetime, now: datetime, tz: str) -> int:
+    """Calendar days from `now` to `value` in the time zone `tz`: 0 today, 1 tomorrow."""
+    zone = babel_dates.get_timezone(tz)
+    return (value.astimezone(zone).date() - now.astimezone(zone).date()).days
 
 
 def first_upper(text: str) -> str:

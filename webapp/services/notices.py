@@ -8,12 +8,12 @@ from collections import defaultdict
 from datetime import datetime
 
 from flask import url_for
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from ..models import Distribution, OrderLine, User
-from . import outbox
+from ..models import Distribution, Group, OrderLine, User
+from . import dates, outbox
 from .notify import Message
 
 
@@ -41,15 +41,20 @@ def tell_cancelled(
 ) -> None:
     """Tell the members who had ordered that the distribution is cancelled."""
     messages = []
+    group = session.get(Group, distribution.group_id)
     for user in users:
         with force_locale(user.locale or "fr"):
-            day = format_date(distribution.starts_at, format="full")
+            day = dates.day(distribution.starts_at, group.timezone)
             messages.append(
                 Message(
                     user,
                     "distribution_cancelled",
                     f"d{distribution.id}",
-                    _("Distribution of %(day)s cancelled", day=day),
+                    _(
+                        "%(group)s: the distribution of %(day)s is cancelled",
+                        group=group.name,
+                        day=day,
+                    ),
                     _(
                         "The distribution of %(day)s is cancelled. "
                         "Your order will not be delivered.",
@@ -73,17 +78,24 @@ def tell_removed(
     for line in lines:
         by_user[line.basket.user_id].append(line)
     messages = []
+    group = session.get(Group, distribution.group_id)
     for user_lines in by_user.values():
         user = user_lines[0].basket.user
         with force_locale(user.locale or "fr"):
-            day = format_date(distribution.starts_at, format="full")
+            day = dates.day(distribution.starts_at, group.timezone)
             names = ", ".join(line.product.name for line in user_lines)
             messages.append(
                 Message(
                     user,
                     "product_removed",
                     "lines:" + ",".join(str(ln.id) for ln in user_lines)[:70],
-                    _("A product was removed from your order"),
+                    ngettext(
+                        "%(group)s, %(day)s: a product was removed from your order",
+                        "%(group)s, %(day)s: %(num)d products were removed from your order",
+                        len(user_lines),
+                        group=group.name,
+                        day=day,
+                    ),
                     _(
                         "Not available for the distribution of %(day)s: %(products)s. "
                         "They were removed from your order and your total is updated.",

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import url_for
-from flask_babel import force_locale, format_currency, format_date, format_datetime
+from flask_babel import force_locale, format_currency, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,7 +31,7 @@ from ..models import (
     PushSubscription,
     User,
 )
-from . import outbox
+from . import dates, outbox
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,13 @@ def _members(session: Session, group: Group, *, coordinators_only: bool = False)
     return list(session.scalars(query))
 
 
-def _when(moment: datetime) -> str:
-    return format_datetime(moment, "EEEE d MMMM, HH:mm")
+def _when(moment: datetime, tz: str | None = None) -> str:
+    """A start or a deadline in the reader's language and the group's time zone."""
+    return dates.day_time(moment, tz)
+
+
+def _day(moment: datetime, tz: str | None = None) -> str:
+    return dates.day(moment, tz)
 
 
 def due_messages(session: Session, *, now: datetime) -> list[Message]:
@@ -111,15 +116,18 @@ def _purchase_orders(
             title = _(
                 "Purchase order: %(group)s, %(day)s",
                 group=group.name,
-                day=format_date(d.starts_at, format="full"),
+                day=_day(d.starts_at, group.timezone),
             )
-            body = _(
+            body = ngettext(
                 "Orders for the distribution of %(when)s at %(place)s are closed: "
-                "%(n)d order(s), %(total)s incl. VAT. The purchase order is attached "
+                "%(num)d order, %(total)s incl. VAT. The purchase order is attached "
                 "(PDF and CSV).",
-                when=_when(d.starts_at),
+                "Orders for the distribution of %(when)s at %(place)s are closed: "
+                "%(num)d orders, %(total)s incl. VAT. The purchase order is attached "
+                "(PDF and CSV).",
+                len(orders),
+                when=_when(d.starts_at, group.timezone),
                 place=d.place.name,
-                n=len(orders),
                 total=format_currency(Decimal(total) / 100, "EUR"),
             )
         out.append(
@@ -149,6 +157,10 @@ def _for_distribution(session, d: Distribution, group: Group, now: datetime) -> 
     )
     shop = url_for("shop.shop", distribution_id=d.id)
     ref = f"d{d.id}"
+    tz = group.timezone
+
+    def day():
+        return _day(d.starts_at, tz)
 
     def add(user, kind, title, body, url, ref=ref):
         with force_locale(user.locale or "fr"):
@@ -159,8 +171,13 @@ def _for_distribution(session, d: Distribution, group: Group, now: datetime) -> 
             add(
                 u,
                 "orders_open",
-                lambda: _("Orders are open"),
-                lambda: _("Order until %(when)s.", when=_when(d.orders_close_at)),
+                lambda: _("%(group)s: orders are open for %(day)s", group=group.name, day=day()),
+                lambda: _(
+                    "Order until %(when)s for the distribution of %(day)s at %(place)s.",
+                    when=_when(d.orders_close_at, tz),
+                    day=day(),
+                    place=d.place.name,
+                ),
                 shop,
             )
     if state == Status.OPEN and d.orders_close_at - now <= timedelta(hours=24):
@@ -169,8 +186,15 @@ def _for_distribution(session, d: Distribution, group: Group, now: datetime) -> 
                 add(
                     u,
                     "orders_closing",
-                    lambda: _("Orders close in less than 24 hours"),
-                    lambda: _("Orders close on %(when)s.", when=_when(d.orders_close_at)),
+                    lambda: _(
+                        "%(group)s: orders for %(day)s close in less than 24 hours",
+                        group=group.name,
+                        day=day(),
+                    ),
+                    lambda: _(
+                        "Orders close on %(when)s: you have not ordered yet.",
+                        when=_when(d.orders_close_at, tz),
+                    ),
                     shop,
                 )
     if state == Status.CLOSED and d.starts_at - now <= timedelta(hours=24):
@@ -178,10 +202,10 @@ def _for_distribution(session, d: Distribution, group: Group, now: datetime) -> 
             add(
                 u,
                 "basket_tomorrow",
-                lambda: _("Your basket is ready for tomorrow"),
+                lambda: _basket_ready_title(group, d, now),
                 lambda: _(
                     "Distribution on %(when)s at %(place)s.",
-                    when=_when(d.starts_at),
+                    when=_when(d.starts_at, tz),
                     place=d.place.name,
                 ),
                 shop,
@@ -196,10 +220,15 @@ def _for_distribution(session, d: Distribution, group: Group, now: datetime) -> 
             add(
                 duty.user,
                 "duty_reminder",
-                lambda duty=duty: _("You are on duty: %(role)s", role=duty.role_name),
+                lambda duty=duty: _(
+                    "%(group)s: you are on duty on %(day)s (%(role)s)",
+                    group=group.name,
+                    day=day(),
+                    role=duty.role_name,
+                ),
                 lambda: _(
                     "Distribution on %(when)s at %(place)s.",
-                    when=_when(d.starts_at),
+                    when=_when(d.starts_at, tz),
                     place=d.place.name,
                 ),
                 url_for("roster.index"),
@@ -213,8 +242,12 @@ def _for_distribution(session, d: Distribution, group: Group, now: datetime) -> 
                 add(
                     u,
                     "roles_vacant",
-                    lambda: _("Volunteers wanted"),
-                    lambda: _("Some duties of %(when)s are still free.", when=_when(d.starts_at)),
+                    lambda: _(
+                        "%(group)s: volunteers wanted on %(day)s", group=group.name, day=day()
+                    ),
+                    lambda: _(
+                        "Some duties of %(when)s are still free.", when=_when(d.starts_at, tz)
+                    ),
                     url_for("roster.index"),
                 )
     if state == Status.DISTRIBUTED:
@@ -222,11 +255,29 @@ def _for_distribution(session, d: Distribution, group: Group, now: datetime) -> 
             add(
                 u,
                 "to_validate",
-                lambda: _("A distribution is waiting for validation"),
-                lambda: _("The distribution of %(when)s is over.", when=_when(d.starts_at)),
+                lambda: _(
+                    "%(group)s: the distribution of %(day)s is waiting for validation",
+                    group=group.name,
+                    day=day(),
+                ),
+                lambda: _("The distribution of %(when)s is over.", when=_when(d.starts_at, tz)),
                 url_for("validation.page", distribution_id=d.id),
             )
     return out
+
+
+def _basket_ready_title(group: Group, d: Distribution, now: datetime) -> str:
+    """The basket reminder's title: "tomorrow" only when it is tomorrow for the group."""
+    days = dates.days_until(d.starts_at, now, group.timezone)
+    if days == 0:
+        return _("%(group)s: your basket is ready today", group=group.name)
+    if days == 1:
+        return _("%(group)s: your basket is ready for tomorrow", group=group.name)
+    return _(
+        "%(group)s: your basket is ready for %(day)s",
+        group=group.name,
+        day=_day(d.starts_at, group.timezone),
+    )
 
 
 def queue_due(session: Session, *, now: datetime, messages: list[Message] | None = None) -> int:
