@@ -380,7 +380,56 @@ def log_lines() -> int:
     return len(Path(path).read_text().splitlines()) if path else 0
 
 
+def quiet(client: Client, coordinator_client: Client, group: int, coord_group: int) -> dict:
+    """Before the rush: one request at a time through the whole stack (nginx, TLS,
+    gunicorn, PostgreSQL), the floor of each kind next to the bare endpoint."""
+    rec = Recorder()
+    shop = f"/distributions/{distribution(group, WEEK_TONIGHT)}/shop"
+    today = distribution(coord_group, WEEK_TODAY)
+    for i in range(30):
+        rec.timed("bare_endpoint", client, "GET", "/_bare")
+        rec.timed("shop_page", client, "GET", shop)
+        rec.timed(
+            "order_change",
+            client,
+            "POST",
+            f"{shop}/products/{(group - 1) * 40 + 1 + i % 40}",
+            form={"q": "0", "op": "inc"},
+            headers={"HX-Request": "true"},
+        )
+        if i % 3 == 0:
+            rec.timed(
+                "summary_100_members", coordinator_client, "GET", f"/distributions/{today}/summary"
+            )
+            rec.timed(
+                "global_view_100_members",
+                coordinator_client,
+                "GET",
+                f"/distributions/{today}/orders",
+            )
+            rec.timed(
+                "sheet_snapshot", coordinator_client, "GET", f"/api/distributions/{today}/sheet"
+            )
+    out = {}
+    for kind, values in sorted(rec.latencies.items()):
+        figures = summary(values, 1)
+        figures.pop("rps")
+        figures["errors"] = len(rec.errors[kind])
+        out[kind] = figures
+    return out
+
+
+def cpu_seconds(pid: str | None) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, TypeError, IndexError):
+        return None
+
+
 def main() -> None:
+    import resource
+
     started = time.perf_counter()
     people = pick_people()
     shoppers, tablets, coordinators, sizes = people
@@ -389,6 +438,10 @@ def main() -> None:
     for client in clients:
         client.start()
     setup_s = time.perf_counter() - started
+    one_at_a_time = quiet(clients[0], clients[-1], shoppers[0][1], coordinators[0][1])
+    sender_pid = os.environ.get("DEPLOY_SENDER_PID")
+    sender_cpu_before = cpu_seconds(sender_pid)
+    own_cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     smtp_file = os.environ.get("BENCH_SMTP_COUNT")
     smtp_before = int(Path(smtp_file).read_text() or 0) if smtp_file else 0
     sent_before, waiting_before = sent_by_sender()
@@ -426,6 +479,8 @@ def main() -> None:
             activity_during = database_activity()
     seconds = time.perf_counter() - begin
     upstream = server_side(since)
+    own_cpu = resource.getrusage(resource.RUSAGE_SELF)
+    sender_cpu_after = cpu_seconds(sender_pid)
     load_after = os.getloadavg()
     sent_after, waiting_after = sent_by_sender()
     smtp_after = int(Path(smtp_file).read_text() or 0) if smtp_file else 0
@@ -462,7 +517,21 @@ def main() -> None:
         "requests": total,
         "requests_per_second": round(total / seconds, 1),
         "errors": sum(len(v) for v in rec.errors.values()),
+        "one_request_at_a_time_before_the_rush": one_at_a_time,
         "kinds": kinds,
+        "cpu_seconds_during_run": {
+            "load_generator": round(
+                own_cpu.ru_utime
+                + own_cpu.ru_stime
+                - own_cpu_before.ru_utime
+                - own_cpu_before.ru_stime,
+                1,
+            ),
+            "sender": round(sender_cpu_after - sender_cpu_before, 1)
+            if sender_cpu_after is not None and sender_cpu_before is not None
+            else None,
+            "available": round(2 * seconds, 1),
+        },
         "upstream_time_per_kind": upstream,
         "load_average_before_after": [round(load_before[0], 1), round(load_after[0], 1)],
         "sender": {

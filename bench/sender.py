@@ -39,7 +39,7 @@ app = create_app()
 deadline = time.monotonic() + 600
 total = {}
 while time.monotonic() < deadline:
-    counts = deliver_due(app, now=datetime.now(UTC).replace(tzinfo=None), limit=500)
+    counts = deliver_due(app, now=datetime.now(UTC), limit=500)
     for k, v in counts.items():
         total[k] = total.get(k, 0) + v
     if not counts:
@@ -53,24 +53,47 @@ def queue(receiver: Receiver, keys: BrowserKeys) -> None:
     with psycopg.connect(DB, autocommit=True) as conn:
         conn.execute("SET TIME ZONE 'UTC'")
         conn.execute("DELETE FROM outbox_messages WHERE kind = 'bench'")
-        conn.execute("DELETE FROM push_subscriptions WHERE endpoint LIKE %s", (receiver.base + "%",))
-        users = [r[0] for r in conn.execute("SELECT id FROM users ORDER BY id LIMIT %s", (MESSAGES,))]
+        conn.execute(
+            "DELETE FROM push_subscriptions WHERE endpoint LIKE %s", (receiver.base + "%",)
+        )
+        users = [
+            r[0] for r in conn.execute("SELECT id FROM users ORDER BY id LIMIT %s", (MESSAGES,))
+        ]
         assert len(users) == MESSAGES, f"need {MESSAGES} users, found {len(users)}"
         pushed = users[: MESSAGES // 2]
         with conn.cursor().copy(
             "COPY push_subscriptions (user_id, endpoint, p256dh, auth, created_at) FROM STDIN"
         ) as copy:
             for u in pushed:
-                copy.write_row((u, f"{receiver.base}/push/{u}", b64(keys.public), b64(keys.secret), "2026-01-01"))
+                copy.write_row(
+                    (
+                        u,
+                        f"{receiver.base}/push/{u}",
+                        b64(keys.public),
+                        b64(keys.secret),
+                        "2026-01-01",
+                    )
+                )
         with conn.cursor().copy(
             "COPY outbox_messages (dedupe_key, user_id, kind, ref, channel, title, body, url, "
             "state, attempts, next_attempt_at, created_at) FROM STDIN"
         ) as copy:
             for u in users:
                 copy.write_row(
-                    (f"bench:r:{u}", u, "bench", "r", "auto", "Les commandes ferment ce soir",
-                     "Il reste une heure pour commander.", "/", "queued", 0,
-                     "2026-01-01", "2026-01-01")
+                    (
+                        f"bench:r:{u}",
+                        u,
+                        "bench",
+                        "r",
+                        "auto",
+                        "Les commandes ferment ce soir",
+                        "Il reste une heure pour commander.",
+                        "/",
+                        "queued",
+                        0,
+                        "2026-01-01",
+                        "2026-01-01",
+                    )
                 )
 
 
@@ -88,7 +111,9 @@ def main() -> None:
     }
     started = time.perf_counter()
     processes = [
-        subprocess.Popen([sys.executable, "-c", SENDER], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", SENDER], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        )
         for _ in range(senders)
     ]
     counts = [p.communicate(timeout=660)[0].strip().splitlines()[-1] for p in processes]
