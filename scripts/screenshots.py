@@ -87,6 +87,8 @@ def _pages(database_url: str) -> dict[str, list[tuple[str, str]]]:
             ("home", "/"),
             ("roster", "/roster/"),
             ("sheet", f"/distributions/{closed}/sheet"),
+            # the same sheet, a basket open and scrolled to its end: its heading must stay
+            ("sheet-basket", f"/distributions/{closed}/sheet"),
         ],
         "coordinator": [
             ("home", "/"),
@@ -173,6 +175,11 @@ def main() -> int:
                         for name, path in pages[persona]:
                             page.goto(path, wait_until="load")
                             target = out / lang / f"{persona}-{name}-{size}.png"
+                            if name == "sheet-basket":
+                                page.locator(".basket-row").nth(2).click()
+                                page.locator(".detail-signature").scroll_into_view_if_needed()
+                                page.screenshot(path=str(target))  # the screen, not the page
+                                continue
                             page.screenshot(path=str(target), full_page=True)
                             count += 1
                         context.close()

@@ -437,6 +437,15 @@
 
   // ---- start -------------------------------------------------------------------------
   document.getElementById("search").addEventListener("input", function (event) { update({ search: event.target.value }); });
+  // The sticky status bar's height, for what sticks under it (the open basket's heading):
+  // it changes when the status wraps or the tablet turns.
+  var header = document.querySelector(".sheet-header");
+  function measureHeader() {
+    if (header) document.documentElement.style.setProperty("--sheet-header-h", header.offsetHeight + "px");
+  }
+  measureHeader();
+  if (header && "ResizeObserver" in window) new ResizeObserver(measureHeader).observe(header);
+  window.addEventListener("resize", measureHeader);
   window.addEventListener("online", function () { update({ online: true }); syncNow().then(refreshFromServer); });
   window.addEventListener("offline", function () { update({ online: false }); });
   setInterval(tick, POLL_MS);
