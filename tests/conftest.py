@@ -31,12 +31,30 @@ def _migrate(url: str, instance: str) -> None:
         db.engine.dispose()
 
 
+def _database_of_this_worker(url: str) -> str:
+    """Parallel workers (pytest-xdist) each get a PostgreSQL database of their own."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base, _, name = url.rpartition("/")
+    own = f"{name}_{worker}"
+    admin = create_engine(
+        url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": own}):
+            conn.execute(text(f'CREATE DATABASE "{own}"'))
+    admin.dispose()
+    return f"{base}/{own}"
+
+
 @pytest.fixture(scope="session")
 def database(tmp_path_factory):
     """Migrate one database for the session; each test gets it empty."""
     url = os.environ.get("TEST_DATABASE_URL")
     folder = tmp_path_factory.mktemp("db")
     if url:
+        url = _database_of_this_worker(url)
         engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
