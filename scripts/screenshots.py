@@ -97,6 +97,8 @@ def _pages(database_url: str) -> dict[str, list[tuple[str, str]]]:
             ("summary", f"/distributions/{closed}/summary"),
             ("signin", f"/distributions/{closed}/signin"),
             ("validation", f"/distributions/{to_validate}/validation"),
+            # a basket's correction panel open: it must fit the screen
+            ("validation-correct", f"/distributions/{to_validate}/validation"),
             ("members", "/members/"),
             ("balances", "/members/balances"),
             ("catalogues", "/catalogues/"),
@@ -175,10 +177,18 @@ def main() -> int:
                         for name, path in pages[persona]:
                             page.goto(path, wait_until="load")
                             target = out / lang / f"{persona}-{name}-{size}.png"
+                            if name == "validation-correct":
+                                summary = page.locator("details.corrections > summary").first
+                                summary.click()
+                                summary.scroll_into_view_if_needed()
+                                page.screenshot(path=str(target))
+                                count += 1
+                                continue
                             if name == "sheet-basket":
                                 page.locator(".basket-row").nth(2).click()
                                 page.locator(".detail-signature").scroll_into_view_if_needed()
                                 page.screenshot(path=str(target))  # the screen, not the page
+                                count += 1
                                 continue
                             page.screenshot(path=str(target), full_page=True)
                             count += 1
