@@ -148,6 +148,23 @@ def test_contract_lines_show_in_reports_apart_from_the_shop_and_on_the_tablet(w,
     assert basket["due_cents"] == 900
 
 
+def test_the_summary_page_counts_contract_shares_and_orders_apart(
+    w, app, client, auth, session, now
+):
+    sub = sign(session, w, now, w["alice"])
+    day = w["days"][0]
+    with app.test_request_context():
+        svc.validate_subscription(session, sub, actor=w["coordinator"], now=now)
+        set_quantities(session, day, {w["cheese"].id: Decimal(2)}, actor=w["alice"], now=now)
+    session.commit()
+    auth.login(w["coordinator"].email)
+    page = client.get(f"/distributions/{day.id}/summary").get_data(as_text=True)
+    assert "contrats 1 · commandes 0" in page
+    rows = client.get(f"/distributions/{day.id}/summary?format=csv").get_data(as_text=True)
+    share = next(r for r in rows.splitlines() if "Panier de légumes" in r).split(";")
+    assert share[-2:] == ["1", "0"]  # contracts, orders
+
+
 def test_the_shop_neither_lists_nor_changes_contract_products(w, app, session, now):
     day = w["days"][0]
     assert [s.catalogue.name for s in shop_products(session, day)] == ["Fromages"]

@@ -84,7 +84,7 @@ def test_coordinator_writes_to_the_buyers_of_one_producer(auth, post, session, w
     ]
     assert rows[0].title == "[AMAP des Tests] Panier de la semaine"
     assert rows[0].body.startswith("Bonjour, à jeudi !")
-    assert rows[0].url == f"/messages/{message.id}"
+    assert rows[0].url == f"http://localhost/messages/{message.id}"  # absolute, for e-mail
 
 
 def test_member_reads_the_message_in_the_app_as_plain_text(auth, post, client, session, world):

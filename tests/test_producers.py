@@ -323,9 +323,10 @@ def test_the_purchase_order_email_carries_a_pdf_and_a_csv_with_the_right_totals(
     if isinstance(csv_text, bytes):
         csv_text = csv_text.decode("utf-8-sig")
     rows = [line.split(";") for line in csv_text.lstrip("\ufeff").splitlines()]
-    assert ["Poireaux", "2", "pièce", "3,00", "6,00"] == rows[1][1:]  # unit named, not coded
-    assert ["Œufs", "4", "pièce", "4,25", "17,00"] == rows[2][1:]
-    assert rows[-1][1] == "Total" and rows[-1][-1] == "23,00"
+    # unit named, not coded; then contract and shop quantities apart
+    assert ["Poireaux", "2", "pièce", "3,00", "6,00", "0", "2"] == rows[1][1:]
+    assert ["Œufs", "4", "pièce", "4,25", "17,00", "0", "4"] == rows[2][1:]
+    assert rows[-1][1] == "Total" and rows[-1][5] == "23,00"
     assert "23,00" in email.get_body(preferencelist=("plain",)).get_content()
 
 

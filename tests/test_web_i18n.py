@@ -69,4 +69,8 @@ def test_translations_keep_their_placeholders():
             strings = m.string if isinstance(m.string, tuple) else (m.string,)
             wanted = set(placeholder.findall(ids[-1]))
             for s in strings:
-                assert set(placeholder.findall(s)) == wanted, (m.id, s)
+                found = set(placeholder.findall(s))
+                if isinstance(m.id, tuple):  # a singular form may say "un" instead of the count
+                    assert wanted - {"num"} <= found <= wanted, (m.id, s)
+                else:
+                    assert found == wanted, (m.id, s)

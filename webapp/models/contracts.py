@@ -89,7 +89,8 @@ class Contract(db.Model):
 
     @property
     def instalment_choices(self) -> list[int]:
-        return [int(n) for n in self.instalments.split(",") if n.strip().isdigit()]
+        counts = (n.strip() for n in self.instalments.split(","))
+        return [int(n) for n in counts if n.isascii() and n.isdigit()]
 
     @property
     def method_choices(self) -> list[str]:

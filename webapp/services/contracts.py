@@ -49,7 +49,7 @@ from ..domain import contracts as rules
 from ..domain.contracts import Action, Billing, ShareMode, SubscriptionState
 from ..domain.cycle import Action as DayAction
 from ..domain.cycle import Status
-from ..domain.money import line_total_cents
+from ..domain.money import line_total_cents, whole
 from ..models import (
     Basket,
     Catalogue,
@@ -166,9 +166,10 @@ def _check_input(session: Session, group: Group, data: ContractInput, now: datet
 def rules_instalments(text: str) -> list[int]:
     """The instalment counts in "1,3,9"; empty when the text is not such a list."""
     parts = [p.strip() for p in text.split(",")]
-    if not parts or not all(p.isdigit() and 1 <= int(p) <= 24 for p in parts):
+    counts = [whole(p, max_digits=2) for p in parts]
+    if not parts or not all(c is not None and 1 <= c <= 24 for c in counts):
         return []
-    return sorted({int(p) for p in parts})
+    return sorted(set(counts))
 
 
 def create_contract(

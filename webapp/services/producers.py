@@ -245,7 +245,18 @@ def summary_rows(
 ) -> list[list]:
     """The product summary as spreadsheet rows (header first), one total per catalogue;
     `unit` names a product's unit for the reader (`web.csvs.unit`)."""
-    rows = [[_("Producer"), _("Product"), _("Quantity"), _("Unit"), _("Unit price"), _("Total")]]
+    rows = [
+        [
+            _("Producer"),
+            _("Product"),
+            _("Quantity"),
+            _("Unit"),
+            _("Unit price"),
+            _("Total"),
+            _("Contracts"),
+            _("Orders"),
+        ]
+    ]
     for summary in summaries:
         name = summary.catalogue.producer.name
         for row in summary.rows:
@@ -257,7 +268,9 @@ def summary_rows(
                     unit(row.product),
                     cents(row.unit_price_cents),
                     cents(row.total_cents),
+                    qty(row.contract_quantity),
+                    qty(row.shop_quantity),
                 ]
             )
-        rows.append([name, _("Total"), "", "", "", cents(summary.total_cents)])
+        rows.append([name, _("Total"), "", "", "", cents(summary.total_cents), "", ""])
     return rows
