@@ -191,3 +191,17 @@ def test_reminders_name_the_group_and_the_day_with_absolute_links(app, session, 
     assert message.title == "AMAP du Lavoir: orders are open for Sunday, November 29, 2026"
     assert message.body.startswith("Order until Thursday, November 26, 11:00")
     assert message.url.startswith("http")
+
+
+def test_empty_lists_say_what_to_do_next(client, auth, session, now):
+    group = factories.group(session, now=now)
+    factories.user(session, now=now, group=group, role="coordinator", email="c@example.test")
+    factories.user(session, now=now, group=group, email="m@example.test")
+    auth.login("m@example.test")
+    assert "dès que vous commandez" in client.get("/orders").get_data(as_text=True)
+    assert "une fois la journée validée" in client.get("/account/history").get_data(as_text=True)
+    assert "prévenu à l’ouverture des commandes" in client.get("/").get_data(as_text=True)
+    auth.logout()
+    auth.login("c@example.test")
+    html = client.get("/distributions/").get_data(as_text=True)
+    assert "Planifier une distribution" in html
