@@ -506,3 +506,37 @@ def test_digits_that_python_reads_but_int_refuses_are_not_ids(text):
 
     assert whole(text) is None
     assert whole("42") == 42 and whole("9" * 19) is None
+
+
+def test_ids_and_rates_found_by_longer_fuzz_runs_are_refused_not_crashes(
+    client, built, coordinator
+):
+    """Found with FUZZ_EXAMPLES=25: an id of 30 nines in a form or a query string, and a
+    VAT rate of sNaN, crashed the request; they are a missing id and a field error."""
+    huge = "9" * 30
+    from .conftest import csrf_token
+
+    token = csrf_token(client, "/")
+    ids = built["ids"]
+    answers = [
+        client.post(
+            f"/catalogues/{ids['catalogue_id']}/managers",
+            data={"csrf_token": token, "membership_id": huge},
+        ),
+        client.get(f"/contracts/new?catalogue={huge}"),
+        client.post(
+            f"/catalogues/{ids['catalogue_id']}/products/new",
+            data={
+                "csrf_token": token,
+                "name": "X",
+                "price": "1",
+                "vat_rate": "sNaN",
+                "unit": "piece",
+            },
+        ),
+        client.post(
+            f"/distributions/{ids['distribution_id']}/validation/validate",
+            data={"csrf_token": token, "form_key": "0" * 32, "basket_id": huge},
+        ),
+    ]
+    assert all(a.status_code < 500 for a in answers), [a.status_code for a in answers]

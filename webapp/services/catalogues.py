@@ -133,7 +133,8 @@ def check_product(group: Group, data: ProductInput) -> dict[str, str]:
         errors["unit"] = _("Unknown unit.")
     if data.price_cents < 0:
         errors["price"] = _("A price cannot be negative.")
-    if str(data.vat_rate.normalize()) not in {str(Decimal(r).normalize()) for r in group.vat_rates}:
+    rates = {str(Decimal(r).normalize()) for r in group.vat_rates}
+    if not data.vat_rate.is_finite() or str(data.vat_rate.normalize()) not in rates:
         errors["vat_rate"] = _("Choose one of the group's VAT rates.")
     if data.quantity_per_unit <= 0:
         errors["quantity_per_unit"] = _("Must be more than zero.")

@@ -37,6 +37,7 @@ from .access import (
     is_coordinator,
     may,
 )
+from .converters import as_id
 from .groups import join_url
 
 bp = Blueprint("catalogues", __name__, url_prefix="/catalogues")
@@ -167,7 +168,9 @@ def edit(catalogue_id: int | None = None):
 def add_manager(catalogue_id: int):
     """Give a member this catalogue to manage."""
     catalogue = get_in_group_or_404(Catalogue, catalogue_id)
-    membership = svc.add_manager(db.session, catalogue, request.form.get("membership_id", type=int))
+    membership = svc.add_manager(
+        db.session, catalogue, request.form.get("membership_id", type=as_id)
+    )
     flash(
         _("%(name)s manages %(catalogue)s.", name=membership.user.name, catalogue=catalogue.name),
         "success",
@@ -275,9 +278,9 @@ def _product_input(form, group: Group) -> tuple[svc.ProductInput | None, dict]:
 
 
 def _is_rate(text: str | None) -> bool:
+    """A finite number ('NaN', 'sNaN' and 'Infinity' parse as Decimals but are no rates)."""
     try:
-        Decimal(text or "x")
-        return True
+        return Decimal(text or "x").is_finite()
     except ArithmeticError:
         return False
 

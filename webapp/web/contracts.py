@@ -23,6 +23,7 @@ from ..services import contract_reports as reports
 from ..services import contracts as svc
 from ..services.accounts import group_members
 from .access import coordinator_required, get_in_group_or_404, is_coordinator, member_required
+from .converters import as_id
 from .csvs import cents, csv_response, qty
 from .once import once
 
@@ -130,7 +131,7 @@ def _new_page(catalogue: Catalogue | None, errors: dict | None = None, status: i
 @bp.route("/new")
 @coordinator_required
 def new():
-    catalogue_id = request.args.get("catalogue", type=int)
+    catalogue_id = request.args.get("catalogue", type=as_id)
     catalogue = get_in_group_or_404(Catalogue, catalogue_id) if catalogue_id else None
     return _new_page(catalogue)
 

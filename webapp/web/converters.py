@@ -25,3 +25,14 @@ class IdConverter(IntegerConverter):
 def register(app) -> None:
     """Replace `int` before any rule is added: every `<int:id>` then uses IdConverter."""
     app.url_map.converters["int"] = IdConverter
+
+
+def as_id(text: str) -> int:
+    """`type=` for ids in forms and query strings (`request.form.get(..., type=as_id)`):
+    an id that cannot name a row reads as missing (None), never reaches the database."""
+    from ..domain.money import whole
+
+    value = whole(text)
+    if value is None or value > MAX_ID:
+        raise ValueError(text)  # werkzeug's get() then returns the default
+    return value

@@ -36,6 +36,7 @@ from .access import (
     managed_catalogue_ids,
     member_required,
 )
+from .converters import as_id
 from .csvs import cents as _cents
 from .csvs import coded as _coded
 from .csvs import csv_response as _csv
@@ -235,7 +236,7 @@ def places():
 @coordinator_required
 def orders(distribution_id: int):
     distribution = get_in_group_or_404(Distribution, distribution_id)
-    catalogue_id = request.args.get("catalogue", type=int)
+    catalogue_id = request.args.get("catalogue", type=as_id)
     if catalogue_id and catalogue_id not in {c.id for c in distribution.catalogues}:
         abort(404)
     day = reports.day_orders(db.session, distribution, catalogue_id=catalogue_id)

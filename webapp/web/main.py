@@ -24,6 +24,7 @@ from .. import clock
 from ..extensions import db
 from ..services.distributions import coming_distributions
 from ..services.ledger import balance_cents
+from .converters import as_id
 
 bp = Blueprint("main", __name__)
 
@@ -75,7 +76,7 @@ def set_language():
 @bp.route("/group", methods=["POST"])
 @login_required
 def switch_group():
-    wanted = request.form.get("group_id", type=int)
+    wanted = request.form.get("group_id", type=as_id)
     if not any(m.group_id == wanted for m in current_user.memberships):
         abort(404)
     session["group_id"] = wanted

@@ -18,6 +18,7 @@ from ..services import ServiceError
 from ..services import memberships as svc
 from ..services.accounts import group_members
 from .access import coordinator_required, member_required
+from .converters import as_id
 from .once import once
 
 bp = Blueprint("memberships", __name__, url_prefix="/memberships")
@@ -90,7 +91,7 @@ def settings():
         svc.save_settings(
             db.session,
             g.group,
-            start_month=request.form.get("start_month", type=int) or 0,
+            start_month=request.form.get("start_month", type=as_id) or 0,
             fee_mode=request.form.get("fee_mode", ""),
             fee_cents=_cents("fee"),
             unpaid_rule=request.form.get("unpaid_rule", ""),
@@ -116,7 +117,7 @@ def _date(field: str) -> date:
 @coordinator_required
 @once
 def record_fee():
-    member_id = request.form.get("user_id", type=int)
+    member_id = request.form.get("user_id", type=as_id)
     membership = db.session.scalar(
         select(Membership).where(Membership.user_id == member_id, Membership.group_id == g.group.id)
     )

@@ -21,6 +21,7 @@ from .access import (
     get_in_group_or_404,
     is_coordinator,
 )
+from .converters import as_id
 from .csvs import cents as _cents
 from .csvs import csv_response as _csv
 from .csvs import qty as _qty
@@ -30,7 +31,7 @@ bp = Blueprint("reports", __name__)
 
 
 def _catalogues(distribution: Distribution) -> list[Catalogue]:
-    wanted = request.args.get("catalogue", type=int)
+    wanted = request.args.get("catalogue", type=as_id)
     if wanted is None:
         return list(distribution.catalogues)
     chosen = [c for c in distribution.catalogues if c.id == wanted]
@@ -61,7 +62,7 @@ def summary(distribution_id: int):
     if is_coordinator():
         distribution = get_in_group_or_404(Distribution, distribution_id)
         return _summary_response(distribution, _catalogues(distribution), "reports/summary.html")
-    wanted = request.args.get("catalogue", type=int)
+    wanted = request.args.get("catalogue", type=as_id)
     if wanted is None:
         abort(403)
     catalogue = catalogue_or_refuse(wanted, READ)

@@ -16,6 +16,7 @@ from ..services import roster as svc
 from ..services.accounts import group_members
 from ..services.catalogues import catalogues_of
 from .access import coordinator_required, get_in_group_or_404, is_coordinator, member_required
+from .converters import as_id
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 
@@ -52,7 +53,7 @@ def _done(action, success: str):
 @member_required
 def signup(distribution_id: int):
     distribution = get_in_group_or_404(Distribution, distribution_id)
-    role = _role(request.form.get("role_id", type=int))
+    role = _role(request.form.get("role_id", type=as_id))
     coordinator = is_coordinator()
     user = current_user
     if coordinator and request.form.get("user_id"):
@@ -60,7 +61,7 @@ def signup(distribution_id: int):
             (
                 m
                 for m in group_members(db.session, g.group)
-                if m.user_id == request.form.get("user_id", type=int)
+                if m.user_id == request.form.get("user_id", type=as_id)
             ),
             None,
         )
@@ -107,7 +108,7 @@ def add_role():
             g.group,
             name=request.form.get("name", ""),
             needed=whole(needed, max_digits=4) or 0,
-            catalogue_id=request.form.get("catalogue_id", type=int),
+            catalogue_id=request.form.get("catalogue_id", type=as_id),
         ),
         _("Role saved."),
     )

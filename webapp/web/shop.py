@@ -118,22 +118,27 @@ def line(distribution_id: int, product_id: int):
         product = products_of(db.session, distribution, [product_id])[product_id]
     except ServiceError:
         abort(404)
-    status, message, field = 200, "", None
+    status, message, unreadable = 200, "", False
     try:
         # A savepoint: a refusal undoes only this change, and the row below is drawn from
         # what is stored (the request then ends in a rollback, status >= 400).
         with db.session.begin_nested():
+            try:
+                asked = _wanted(product)
+            except ServiceError as error:
+                unreadable = error.field is not None  # what was typed is not a quantity
+                raise
             result = set_quantities(
                 db.session,
                 distribution,
-                {product_id: _wanted(product)},
+                {product_id: asked},
                 actor=current_user,
                 now=clock.now(),
             )
         message = " ".join(_shortfalls(result))
     except ServiceError as error:
-        status, message, field = error.status, error.message, error.field
-    if not request.headers.get("HX-Request") and status >= 400 and field:
+        status, message = error.status, error.message
+    if not request.headers.get("HX-Request") and unreadable:
         # The page again, the field in error keeping what was typed (no redirect: it would
         # lose the value).
         context = _context(distribution)

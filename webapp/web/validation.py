@@ -15,6 +15,7 @@ from ..services import ServiceError, audit
 from ..services import validation as svc
 from ..services.sheet import late_events
 from .access import coordinator_required, get_in_group_or_404, member_required
+from .converters import as_id
 from .csvs import cents as _cents
 from .csvs import coded as _coded
 from .csvs import csv_response as _csv
@@ -125,7 +126,7 @@ def _basket(distribution: Distribution, basket_id: int) -> Basket:
 @once
 def validate(distribution_id: int):
     distribution = get_in_group_or_404(Distribution, distribution_id)
-    basket_id = request.form.get("basket_id", type=int)
+    basket_id = request.form.get("basket_id", type=as_id)
     try:
         svc.validate(
             db.session,
@@ -150,7 +151,7 @@ def validate(distribution_id: int):
 @once
 def undo(distribution_id: int):
     distribution = get_in_group_or_404(Distribution, distribution_id)
-    basket_id = request.form.get("basket_id", type=int)
+    basket_id = request.form.get("basket_id", type=as_id)
     svc.undo(db.session, distribution, actor=current_user, now=clock.now(), basket_id=basket_id)
     flash(_("Validation undone: reversing entries were added."), "success")
     return _back(distribution, basket_id)
@@ -298,7 +299,7 @@ def member_history(user_id: int):
 @coordinator_required
 @once
 def record_money():
-    member_id = request.form.get("user_id", type=int)
+    member_id = request.form.get("user_id", type=as_id)
     membership = db.session.scalar(
         select(Membership).where(Membership.user_id == member_id, Membership.group_id == g.group.id)
     )
