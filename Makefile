@@ -57,15 +57,19 @@ run: setup pango
 	$(FLASK) notify-loop & trap 'kill $$! 2>/dev/null' EXIT; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
+# The non-browser tests on both cores (one file per worker: module-scoped worlds stay
+# whole), then the browser tests, which start their own servers, one at a time.
+PYTEST_WORKERS ?= 2
 test: setup chromium pango test-js
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests
+	$(BIN)/pytest -q e2e
 
 # The sheet's JavaScript in Node's own test runner (merge vectors, state, outbox).
 test-js: node_modules/.package-lock.json
 	node --test js-tests/*.test.js
 
 test-fast: setup
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests
 
 lint: setup
 	$(BIN)/ruff check webapp tests e2e
