@@ -141,3 +141,29 @@ def test_pages_speak_the_readers_language(demo, client, auth, persona, lang):
     assert len(pages) >= 3, sorted(pages)
     found = {path: p for path, html in pages.items() if (p := problems(html, lang))}
     assert found == {}, f"{persona} ({lang}): {found}"
+
+
+def test_csv_follows_the_readers_language_and_codes_serve_programs(demo, client, auth):
+    from webapp.models import Distribution
+
+    coordinator = demo.scalar(select(User).where(User.email == "coordinator@demo.test"))
+    d = demo.scalars(select(Distribution).order_by(Distribution.starts_at)).first()
+    auth.login(coordinator.email, DEMO_PASSWORD)
+    path = f"/distributions/{d.id}/summary?format=csv"
+
+    def rows(url):
+        text = client.get(url).get_data(as_text=True).lstrip("\ufeff")
+        return [line.split(";") for line in text.splitlines()]
+
+    french = rows(path)
+    assert french[0][:3] == ["Producteur", "Produit", "Quantité"]
+    assert any(r[3] == "botte" for r in french[1:]) and all(r[3] != "bunch" for r in french[1:])
+    assert any("," in r[5] for r in french[1:])
+    coordinator.locale = "en"
+    demo.commit()
+    english = rows(path)
+    assert english[0][:3] == ["Producer", "Product", "Quantity"]
+    assert all("," not in r[5] for r in english[1:]) and any("." in r[5] for r in english[1:])
+    coded = rows(path + "&codes=1")
+    assert coded[0][:6] == ["producer", "product", "quantity", "unit", "unit_price", "total"]
+    assert any(r[3] == "bunch" for r in coded[1:])
