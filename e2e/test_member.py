@@ -28,7 +28,9 @@ def test_member_logs_in_on_a_phone_and_sees_the_distributions(phone, console_err
     login(page, "member@demo.test")
     expect(page.get_by_role("heading", name="Bonjour Marie")).to_be_visible()
     expect(page.get_by_text("Mon solde")).to_be_visible()
-    expect(page.locator(".badge-open")).to_have_count(1)
+    # the demo's distribution open for orders (other browser tests may open more on the
+    # same server: at least one)
+    expect(page.locator(".badge-open").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert console_errors == []
 
