@@ -13,8 +13,8 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    false,
 )
-from sqlalchemy import false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -65,9 +65,7 @@ class Catalogue(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The group lets the producer edit this catalogue's products, prices and stock.
-    producer_can_edit: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
-    )
+    producer_can_edit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     producer: Mapped[Producer] = relationship()
     products: Mapped[list[Product]] = relationship(

@@ -8,10 +8,10 @@ from decimal import Decimal
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Numeric,
     CheckConstraint,
     Column,
     ForeignKey,
+    Numeric,
     String,
     Table,
     UniqueConstraint,

@@ -59,9 +59,7 @@ class OrderLine(db.Model):
     removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     ordered_quantity: Mapped[Decimal | None] = mapped_column(Numeric(10, 3))
     # A contract line: put there by an AMAP subscription (services/contracts.py), not the shop.
-    subscription_id: Mapped[int | None] = mapped_column(
-        ForeignKey("subscriptions.id"), index=True
-    )
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"), index=True)
 
     basket: Mapped[Basket] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()
