@@ -554,9 +554,12 @@ def _day_lines(session: Session, distribution: Distribution, product_id: int) ->
     closed = sorted(line.basket.number for line in lines if line.basket.validated_at is not None)
     if closed:
         raise ServiceError(
-            _(
-                "Basket(s) %(numbers)s, already validated, hold this product: "
+            ngettext(
+                "Basket %(numbers)s, already validated, holds this product: "
+                "undo its validation first.",
+                "Baskets %(numbers)s, already validated, hold this product: "
                 "undo their validation first.",
+                len(closed),
                 numbers=", ".join(str(n) for n in closed),
             ),
             status=409,
