@@ -76,17 +76,18 @@ def _truncate_all(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def app(database, tmp_path):
+def fresh_app(database, folder):
+    """An app on an empty copy of the migrated database (a SQLite file in `folder`, or the
+    PostgreSQL database emptied), with the test configuration."""
     kind, source = database
     if kind == "sqlite":
-        path = tmp_path / "test.sqlite3"
+        path = folder / "test.sqlite3"
         shutil.copy(source, path)
         uri = f"sqlite:///{path}"
     else:
         _truncate_all(source)
         uri = source
-    app = create_app(
+    return create_app(
         {
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": uri,
@@ -94,9 +95,14 @@ def app(database, tmp_path):
             "SERVER_NAME": "localhost",
             "FROZEN_NOW": NOW.isoformat(),
             "RATELIMIT_ENABLED": False,
-            "SENDER_WAKE_FILE": str(tmp_path / "outbox.wake"),
+            "SENDER_WAKE_FILE": str(folder / "outbox.wake"),
         }
     )
+
+
+@pytest.fixture
+def app(database, tmp_path):
+    app = fresh_app(database, tmp_path)
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -16,7 +16,6 @@ back, so no request changes what the next one sees.
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 
 import pytest
@@ -24,14 +23,13 @@ from flask import g
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from webapp import create_app
 from webapp.db_setup import read_only_transaction
 from webapp.extensions import db
 from webapp.models import TabletLink
 from webapp.services import tablets
 
 from . import world as world_module
-from .conftest import NOW, _truncate_all, csrf_token
+from .conftest import NOW, csrf_token, fresh_app
 from .world import ACTORS
 
 OK, LOGIN = "ok", "login"
@@ -279,26 +277,8 @@ def url_values(app, rule, ids: dict) -> dict:
 @pytest.fixture(scope="module")
 def mapped(database, tmp_path_factory):
     """The app, the world and a signed-in cookie jar per actor, built once."""
-    kind, source = database
     folder = tmp_path_factory.mktemp("access-map")
-    if kind == "sqlite":
-        path = folder / "test.sqlite3"
-        shutil.copy(source, path)
-        uri = f"sqlite:///{path}"
-    else:
-        _truncate_all(source)
-        uri = source
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": uri,
-            "SECRET_KEY": "test-secret",
-            "SERVER_NAME": "localhost",
-            "FROZEN_NOW": NOW.isoformat(),
-            "RATELIMIT_ENABLED": False,
-            "SENDER_WAKE_FILE": str(folder / "outbox.wake"),
-        }
-    )
+    app = fresh_app(database, folder)
 
     @app.after_request
     def _roll_back_everything(response):  # runs before the request's own commit hook
@@ -307,7 +287,7 @@ def mapped(database, tmp_path_factory):
 
     token = read_only_transaction.set(True)
     try:
-        engine = create_engine(uri.replace("postgresql://", "postgresql+psycopg://"))
+        engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
         with Session(bind=engine, expire_on_commit=False) as session:
             built = world_module.build(session, NOW)
             link = session.get(TabletLink, built["ids"]["tablet_link_id"])

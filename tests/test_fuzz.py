@@ -19,7 +19,6 @@ from __future__ import annotations
 import inspect
 import os
 import re
-import shutil
 import uuid
 from html.parser import HTMLParser
 
@@ -30,12 +29,11 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from webapp import create_app
 from webapp.db_setup import read_only_transaction
 from webapp.extensions import db
 
 from . import world as world_module
-from .conftest import NOW, _truncate_all, csrf_token
+from .conftest import NOW, csrf_token, fresh_app
 from .factories import PASSWORD
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
@@ -61,26 +59,8 @@ def fuzzed(database, tmp_path_factory):
     the app's own, which commits) notes the row counts of the request's transaction when
     the app would commit it, then marks the request refused so that the app rolls back.
     """
-    kind, source = database
     folder = tmp_path_factory.mktemp("fuzz")
-    if kind == "sqlite":
-        path = folder / "test.sqlite3"
-        shutil.copy(source, path)
-        uri = f"sqlite:///{path}"
-    else:
-        _truncate_all(source)
-        uri = source
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": uri,
-            "SECRET_KEY": "test-secret",
-            "SERVER_NAME": "localhost",
-            "FROZEN_NOW": NOW.isoformat(),
-            "RATELIMIT_ENABLED": False,
-            "SENDER_WAKE_FILE": str(folder / "outbox.wake"),
-        }
-    )
+    app = fresh_app(database, folder)
     seen: dict = {}
 
     @app.after_request
@@ -92,7 +72,7 @@ def fuzzed(database, tmp_path_factory):
 
     token = read_only_transaction.set(True)
     try:
-        engine = create_engine(uri.replace("postgresql://", "postgresql+psycopg://"))
+        engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
         with Session(bind=engine, expire_on_commit=False) as session:
             built = world_module.build(session, NOW)
         engine.dispose()
