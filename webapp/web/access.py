@@ -139,5 +139,6 @@ def register_menu(app) -> None:
     manage (asked only when a page draws the menu)."""
     app.jinja_env.globals.update(
         menu_is_producer=is_producer,
-        menu_manages_catalogues=lambda: bool(managed_catalogue_ids()) and not is_coordinator(),
+        # a coordinator sees every catalogue already: no query for them
+        menu_manages_catalogues=lambda: not is_coordinator() and bool(managed_catalogue_ids()),
     )
