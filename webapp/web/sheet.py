@@ -13,6 +13,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     make_response,
     redirect,
@@ -79,7 +80,7 @@ def sheet_access(distribution_id: int, *, api: bool) -> Access:
     if current_user.is_authenticated and tablets.user_may_open(
         db.session, current_user, distribution, group, now=clock.now()
     ):
-        return Access(distribution, group, current_user, None)
+        return Access(distribution, group, current_user._get_current_object(), None)
     link_id = _tablet_link_id(distribution)
     if link_id:
         return Access(distribution, group, None, link_id)
@@ -252,19 +253,39 @@ def _bad(reason: str, status: int = 400):
 # tablet sends batches of at most 512 kB (sheet-store.js) four levels deep.
 MAX_SYNC_BODY = 2 * 1024 * 1024
 MAX_JSON_DEPTH = 8
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+# A JSON string, quotes included ("unrolled loop": no backtracking per character).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
-def json_too_deep(data: bytes, limit: int) -> bool:
-    """Whether JSON text nests arrays and objects deeper than `limit` (strings skipped),
-    checked without parsing it; stops at the first level too deep."""
-    depth = 0
+# Depths are counted up to here, no further (every cap in use is below it).
+_DEEPEST_COUNTED = 64
+
+
+def json_depth(data: bytes) -> int:
+    """How deep JSON text nests arrays and objects (strings skipped), read without parsing
+    it; counting stops past _DEEPEST_COUNTED. Kept on `g` for the request: the boundary
+    (web/__init__.py) measures every JSON body once, the sync API compares its own cap."""
+    cached = g.get("json_depth")
+    if cached is not None and cached[0] == data:
+        return cached[1]
+    depth = deepest = 0
     for byte in _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS):
-        depth += 1 if byte in b"[{" else -1
-        if depth > limit:
-            return True
-    return False
+        if byte in b"[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > _DEEPEST_COUNTED:
+                    break
+        else:
+            depth -= 1
+    g.json_depth = (data, deepest)
+    return deepest
+
+
+def json_too_deep(data: bytes, limit: int) -> bool:
+    """Whether JSON text nests arrays and objects deeper than `limit`."""
+    return json_depth(data) > limit
 
 
 def _read_json_body(limit: int = MAX_SYNC_BODY, depth: int = MAX_JSON_DEPTH):
