@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app webapp
 VENDOR := webapp/static/vendor
 
-.PHONY: setup run test test-js test-fast test-e2e lint bench translations chromium pango clean lock audit
+.PHONY: setup run test test-js test-fast test-e2e lint bench translations chromium pango redis clean lock audit
 
 setup: $(BIN)/.installed $(VENDOR)/.copied translations-compiled
 
@@ -45,6 +45,13 @@ chromium:
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	else echo "Chromium is missing: run 'sudo apt-get install chromium' (browser tests need it)"; exit 1; fi
 
+# Debian's redis-server: the login limits' Redis storage is tested against a real one
+# (tests/test_login_limits_redis.py starts it on a free port). Not needed to run the app.
+redis:
+	@if command -v redis-server >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
+	else echo "redis-server is missing: run 'sudo apt-get install redis-server' (its tests are skipped)"; fi
+
 # WeasyPrint (PDF sign-in sheets) needs Pango; most Debian images have it already.
 pango:
 	@if ldconfig -p | grep -q libpangoft2-1.0; then :; \
@@ -60,7 +67,7 @@ run: setup pango
 # The non-browser tests on both cores (one file per worker: module-scoped worlds stay
 # whole), then the browser tests, which start their own servers, one at a time.
 PYTEST_WORKERS ?= 2
-test: setup chromium pango test-js
+test: setup chromium pango redis test-js
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests
 	$(BIN)/pytest -q e2e
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from .extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
+from .extensions import babel, compress, csrf, db, htmx, login_manager, migrate
 
 
 def _instance_secret(app: Flask, filename: str) -> str:
@@ -59,8 +59,9 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         # -Proto, -Host and -Port (werkzeug's ProxyFix). 0 (default): the headers are
         # ignored, as anyone can send them when nothing in front sets them.
         TRUSTED_PROXIES=_proxies(os.environ.get("TRUSTED_PROXIES", "0")),
-        RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        RATELIMIT_HEADERS_ENABLED=True,
+        # Attempt limits (login, e-mailed links, join requests): counted in the database
+        # unless this names a Redis server (redis://host:6379/0), services/ratelimit.py.
+        RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", ""),
         RATELIMIT_ENABLED=os.environ.get("RATELIMIT_ENABLED", "1") != "0",
         # Pages travel gzipped: phones on a weak network. Level 5 is near 6 in size, faster.
         COMPRESS_ALGORITHM=["gzip"],
@@ -109,7 +110,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     compress.init_app(app)
-    limiter.init_app(app)
     login_manager.init_app(app)
 
     from . import models  # noqa: F401  (registers the tables on the metadata)

@@ -3,8 +3,6 @@
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_htmx import HTMX
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -33,6 +31,3 @@ csrf = CSRFProtect()
 babel = Babel()
 htmx = HTMX()
 compress = Compress()
-# Per process, in memory: enough to slow password guessing; a shared store (Redis) can be
-# set with RATELIMIT_STORAGE_URI when several processes serve one site.
-limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -2,7 +2,7 @@
 
 By default the database (table `rate_limit_hits`: no new server to run); Redis when
 `RATELIMIT_STORAGE_URI` is a `redis://` (or `rediss://`, `redis+sentinel://`,
-`redis+cluster://`) address, through the `limits` package that flask-limiter uses.
+`redis+cluster://`) address, through the `limits` package.
 
 A hit is written in a short transaction of its own, committed at once: the request that
 counts a failed login answers an error and rolls its own transaction back, which must not
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import logging
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ from sqlalchemy.orm import Session
 
 from ..db_setup import read_only_transaction
 from ..models import RateLimitHit
+
+log = logging.getLogger(__name__)
 
 # Rows older than this are pruned (longer than the longest window).
 KEEP = timedelta(days=1)
@@ -73,13 +77,24 @@ def address_key(address: str | None) -> str:
 
 
 class DatabaseCounter:
-    """Hits as rows of `rate_limit_hits`."""
+    """Hits as rows of `rate_limit_hits`: each in a short transaction of its own, or, with
+    `within`, in that session's transaction (the hit then stands or falls with the request:
+    for limits on what a request creates, counted only when it is created)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, within: Session | None = None):
         self.engine = engine
+        self.within = within
+
+    @contextmanager
+    def _session(self, *, read_only: bool) -> Iterator[Session]:
+        if self.within is not None:
+            yield self.within
+            return
+        with own_session(self.engine, read_only=read_only) as session:
+            yield session
 
     def counts(self, checks: Iterable[tuple[Limit, str]], *, now: datetime) -> list[int]:
-        with own_session(self.engine, read_only=True) as session:
+        with self._session(read_only=True) as session:
             return [
                 session.scalar(
                     select(func.count())
@@ -95,7 +110,7 @@ class DatabaseCounter:
             ]
 
     def add(self, checks: Iterable[tuple[Limit, str]], *, now: datetime) -> None:
-        with own_session(self.engine, read_only=False) as session:
+        with self._session(read_only=False) as session:
             session.execute(delete(RateLimitHit).where(RateLimitHit.at < now - KEEP))
             session.add_all(
                 RateLimitHit(scope=limit.scope, key=key[:200], at=now) for limit, key in checks
@@ -103,12 +118,17 @@ class DatabaseCounter:
 
 
 class LimitsCounter:
-    """Hits in a `limits` storage (Redis in production), moving windows on its own clock."""
+    """Hits in a `limits` storage (Redis in production), moving windows on Redis's clock.
 
-    def __init__(self, storage):
+    When the storage cannot be reached (Redis down, restarting, a network cut), the hits go
+    to the database instead, with a warning in the log: a login never fails because the
+    limits' store is away, and the limits still hold, across processes, meanwhile."""
+
+    def __init__(self, storage, fallback: DatabaseCounter | None = None):
         from limits.strategies import MovingWindowRateLimiter
 
         self.limiter = MovingWindowRateLimiter(storage)
+        self.fallback = fallback
 
     @staticmethod
     def _item(limit: Limit):
@@ -116,27 +136,76 @@ class LimitsCounter:
 
         return RateLimitItemPerSecond(limit.amount, int(limit.window.total_seconds()))
 
+    def _unreachable(self, error: Exception) -> DatabaseCounter:
+        if self.fallback is None:
+            raise error
+        log.warning("Login limits' store unreachable (%s): counting in the database", error)
+        return self.fallback
+
     def counts(self, checks: Iterable[tuple[Limit, str]], *, now: datetime) -> list[int]:
-        result = []
-        for limit, key in checks:
-            stats = self.limiter.get_window_stats(self._item(limit), limit.scope, key)
-            result.append(limit.amount - stats.remaining)
-        return result
+        checks = list(checks)
+        try:
+            result = []
+            for limit, key in checks:
+                stats = self.limiter.get_window_stats(self._item(limit), limit.scope, key)
+                result.append(limit.amount - stats.remaining)
+            return result
+        except _STORE_ERRORS as error:
+            return self._unreachable(error).counts(checks, now=now)
 
     def add(self, checks: Iterable[tuple[Limit, str]], *, now: datetime) -> None:
-        for limit, key in checks:
-            self.limiter.hit(self._item(limit), limit.scope, key)
+        checks = list(checks)
+        try:
+            for limit, key in checks:
+                self.limiter.hit(self._item(limit), limit.scope, key)
+        except _STORE_ERRORS as error:
+            self._unreachable(error).add(checks, now=now)
 
 
-def counter_for(config: dict, engine: Engine) -> DatabaseCounter | LimitsCounter:
-    """Redis when RATELIMIT_STORAGE_URI names it; the database otherwise (memory:// is per
-    process, so it is not used for limits that must hold across processes)."""
+def _store_errors() -> tuple[type[Exception], ...]:
+    errors: list[type[Exception]] = [ConnectionError, TimeoutError]
+    try:
+        from limits.errors import StorageError
+
+        errors.append(StorageError)
+    except ImportError:  # pragma: no cover - older `limits`
+        pass
+    try:
+        from redis.exceptions import RedisError
+
+        errors.append(RedisError)
+    except ImportError:  # pragma: no cover - no Redis client installed
+        pass
+    return tuple(errors)
+
+
+_STORE_ERRORS = _store_errors()
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+sentinel://", "redis+cluster://")
+# One storage (and its connection pool) per URI and process, not one per request.
+_storages: dict[str, object] = {}
+_storages_lock = threading.Lock()
+
+
+def _storage(uri: str):
+    with _storages_lock:
+        if uri not in _storages:
+            from limits.storage import storage_from_string
+
+            # Short timeouts: a Redis that hangs must not hold a login for long.
+            _storages[uri] = storage_from_string(uri, socket_connect_timeout=1, socket_timeout=1)
+        return _storages[uri]
+
+
+def counter_for(
+    config: dict, engine: Engine, within: Session | None = None
+) -> DatabaseCounter | LimitsCounter:
+    """Redis when RATELIMIT_STORAGE_URI names it; the database otherwise (a per-process
+    store such as memory:// would not hold across processes, so it is never used).
+    `within`: count in that session's transaction (DatabaseCounter)."""
     uri = config.get("RATELIMIT_STORAGE_URI") or ""
-    if uri.startswith(("redis://", "rediss://", "redis+sentinel://", "redis+cluster://")):
-        from limits.storage import storage_from_string
-
-        return LimitsCounter(storage_from_string(uri))
-    return DatabaseCounter(engine)
+    if uri.startswith(REDIS_SCHEMES):
+        return LimitsCounter(_storage(uri), fallback=DatabaseCounter(engine, within))
+    return DatabaseCounter(engine, within)
 
 
 def exceeded(counter, checks: list[tuple[Limit, str]], *, now: datetime) -> Limit | None:

@@ -19,7 +19,6 @@ from flask import (
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -39,9 +38,10 @@ from ..services.accounts import (
 from ..services.outbox import queue
 from ..services.passwords import check_login, hash_password
 from ..services.permissions import check_invitation_addressee
-from ..services.ratelimit import Limit, account_key, address_key
+from ..services.ratelimit import Limit, account_key
 from ..services.tokens import LIFETIMES, end_sessions, find_token, issue_token, use_token
 from .forms import Email, JoinForm, LoginForm
+from .limits import client_address, counter, limits_on
 
 bp = Blueprint("auth", __name__)
 
@@ -89,18 +89,10 @@ def absolute_url(endpoint: str, **values) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
-def _limits_on() -> bool:
-    return bool(current_app.config.get("RATELIMIT_ENABLED", True))
-
-
-def _counter():
-    return ratelimit.counter_for(current_app.config, db.engine)
-
-
 def _login_checks(email: str) -> list:
     return [
         (LOGIN_ACCOUNT, account_key(email)),
-        (LOGIN_ADDRESS, address_key(get_remote_address())),
+        (LOGIN_ADDRESS, client_address()),
         (LOGIN_ALL, "all"),
     ]
 
@@ -113,8 +105,8 @@ def login():
         return render_template("auth/login.html", form=form), status
     now, email = clock.now(), normalise_email(form.email.data)
     checks = _login_checks(email)
-    if _limits_on():
-        reached = ratelimit.exceeded(_counter(), checks, now=now)
+    if limits_on():
+        reached = ratelimit.exceeded(counter(), checks, now=now)
         if reached is LOGIN_ACCOUNT:
             raise ServiceError(
                 _(
@@ -129,10 +121,10 @@ def login():
     # the hash runs outside any write lock.
     user_id, new_hash = check_login(db.engine, email, form.password.data)
     if user_id is None:
-        if _limits_on():
+        if limits_on():
             # Counted in a transaction of its own, committed now: this answer (400) rolls
             # the request's transaction back, which must not undo the count.
-            ratelimit.record(_counter(), checks, now=now)
+            ratelimit.record(counter(), checks, now=now)
         flash(_("Unknown e-mail or wrong password."), "error")
         return render_template("auth/login.html", form=form), 400
     user = db.session.get(User, user_id)
@@ -158,12 +150,12 @@ def _mail_token(email: str, purpose: str) -> None:
     """Queue a one-time link to the account of `email`, if there is one and the limits
     allow; the answer the person reads never says which."""
     now, email = clock.now(), normalise_email(email)
-    checks = [(MAIL_ACCOUNT, account_key(email)), (MAIL_ADDRESS, address_key(get_remote_address()))]
-    if _limits_on():
-        counter = _counter()
-        if ratelimit.exceeded(counter, checks, now=now):
+    checks = [(MAIL_ACCOUNT, account_key(email)), (MAIL_ADDRESS, client_address())]
+    if limits_on():
+        limits = counter()
+        if ratelimit.exceeded(limits, checks, now=now):
             return
-        ratelimit.record(counter, checks, now=now)
+        ratelimit.record(limits, checks, now=now)
     user = find_user_by_email(db.session, email)
     if user is None:
         return

@@ -4,6 +4,7 @@ and the public page where people ask to join from a shared link."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -18,16 +19,17 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user
 
 from .. import clock
-from ..extensions import db, limiter
-from ..services import ServiceError
+from ..extensions import db
+from ..services import ServiceError, ratelimit
 from ..services.accounts import create_user
 from ..services.groups import create_group, remove_member, setup_steps
 from ..services.joining import group_for_join_token, request_to_join
+from ..services.ratelimit import Limit, account_key
 from .forms import GroupForm, JoinRequestForm
+from .limits import client_address, counter, limits_on
 
 bp = Blueprint("groups", __name__, url_prefix="/groups")
 
@@ -135,15 +137,26 @@ def leave(group_id: int):
     return redirect(url_for("groups.index"), code=303)
 
 
-def _address_key() -> str:
-    """Join requests are also counted per e-mail address asked for, whatever the network."""
-    email = (request.form.get("email") or "").strip().lower()[:254]
-    return f"join|{email}"
+# Join requests: from one network, and for one e-mail address whatever the network.
+JOIN_ADDRESS = Limit("join-address", 20, timedelta(hours=1))
+JOIN_EMAIL = Limit("join-email", 3, timedelta(hours=1))
+
+
+def _join_limited(email: str) -> bool:
+    """Whether this join request is one too many; counts it otherwise, in the request's
+    transaction: only requests that are made count (a refused one creates nothing)."""
+    if not limits_on():
+        return False
+    now = clock.now()
+    checks = [(JOIN_ADDRESS, client_address()), (JOIN_EMAIL, account_key(email))]
+    limits = counter(in_request=True)
+    if ratelimit.exceeded(limits, checks, now=now) is not None:
+        return True
+    ratelimit.record(limits, checks, now=now)
+    return False
 
 
 @bp.route("/join/<token>", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"], key_func=get_remote_address)
-@limiter.limit("3 per hour", methods=["POST"], key_func=_address_key)
 def ask_to_join(token: str):
     group = group_for_join_token(db.session, token)
     if group is None:
@@ -156,6 +169,12 @@ def ask_to_join(token: str):
         for name in ("first_name", "last_name", "email", "phone"):
             getattr(form, name).data = getattr(current_user, name)
     if not member and form.validate_on_submit():
+        if _join_limited(form.email.data or ""):
+            form.email.errors = [
+                *form.email.errors,
+                _("Too many requests from this network or for this address. Try again in an hour."),
+            ]
+            return render_template("groups/join.html", form=form, group=group, member=member), 429
         try:
             request_to_join(
                 db.session,
