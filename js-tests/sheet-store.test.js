@@ -145,3 +145,24 @@ test("signing out sends what waits, then removes every copy; what could not be s
   server(acceptAll);
   assert.deepEqual(await SheetStore.signOut(), { pending: 0 });
 });
+
+test("loadAll reads one distribution's snapshot, outbox (oldest first) and refusals together", async () => {
+  await SheetStore.saveServerSnapshot(30, data(30), URLS);
+  await SheetStore.saveServerSnapshot(31, data(31), URLS);
+  const first = await SheetStore.record(30, "pickup", 1, { state: "taken" });
+  await SheetStore.record(31, "note", 1, { text: "elsewhere" });
+  const second = await SheetStore.record(30, "payment", 1, { method: "bitcoin", amount_cents: 5 });
+  server(() => answer(200, {
+    results: [{ id: first.id, status: "accepted" }, { id: second.id, status: "rejected", reason: "unknown_payment_method" }],
+    events: [], cursor: "2",
+  }));
+  await SheetStore.sync(30);
+  const third = await SheetStore.record(30, "note", 1, { text: "later" });
+  const fourth = await SheetStore.record(30, "note", 1, { text: "later still" });
+  const all = await SheetStore.loadAll(30);
+  assert.equal(all.snapshot.distribution_id, 30);
+  assert.deepEqual(all.snapshot.events.map((e) => e.id), [first.id]);
+  assert.deepEqual(all.outbox.map((i) => i.event.id), [third.id, fourth.id]);
+  assert.deepEqual(all.rejected.map((r) => r.event.id), [second.id]);
+  assert.deepEqual(await SheetStore.loadAll(99), { snapshot: undefined, outbox: [], rejected: [] });
+});

@@ -57,6 +57,22 @@
     return all.filter(function (r) { return r.distribution_id === distributionId; });
   }
 
+  // What the page needs to draw itself, read in one transaction: the snapshot, the outbox
+  // (oldest first) and the refused events of one distribution.
+  async function loadAll(distributionId) {
+    var tx = (await open()).transaction(["snapshots", "outbox", "rejected"]);
+    var found = await Promise.all([
+      tx.objectStore("snapshots").get(distributionId),
+      tx.objectStore("outbox").index("by_distribution").getAll(distributionId),
+      tx.objectStore("rejected").getAll(),
+    ]);
+    return {
+      snapshot: found[0],
+      outbox: found[1].sort(function (a, b) { return a.n - b.n; }),
+      rejected: found[2].filter(function (r) { return r.distribution_id === distributionId; }),
+    };
+  }
+
   // Store a fresh snapshot from the server. Its events already hold everything the
   // server accepted; our outbox keeps what it has not seen yet.
   async function saveServerSnapshot(distributionId, data, urls) {
@@ -222,7 +238,7 @@
   }
 
   root.SheetStore = {
-    open: open, deviceId: deviceId, loadSnapshot: loadSnapshot, outboxFor: outboxFor,
+    open: open, deviceId: deviceId, loadSnapshot: loadSnapshot, loadAll: loadAll, outboxFor: outboxFor,
     rejectedFor: rejectedFor, saveServerSnapshot: saveServerSnapshot, record: record,
     sync: sync, syncAll: syncAll, takeBatch: takeBatch, pendingCount: pendingCount,
     forget: forget, forgetExpired: forgetExpired, signOut: signOut,

@@ -47,11 +47,8 @@
   }
 
   async function reload() {
-    var id = state.distributionId;
-    var snapshot = await SheetStore.loadSnapshot(id);
-    var outbox = await SheetStore.outboxFor(id);
-    var rejected = await SheetStore.rejectedFor(id);
-    state = SheetModel.withStore(state, snapshot, outbox, rejected);
+    var stored = await SheetStore.loadAll(state.distributionId);
+    state = SheetModel.withStore(state, stored.snapshot, stored.outbox, stored.rejected);
     render(state);
   }
 
@@ -219,7 +216,7 @@
       var st = SheetModel.basketStatus(s, b);
       frag.appendChild(h("li", {}, [h("button", {
         type: "button", class: "basket-row state-" + st.progress + (st.unpaid && st.progress !== "to_collect" ? " is-unpaid" : "") + (s.selected === b.id ? " is-selected" : ""),
-        "data-basket": b.id, on: { click: function () { select(b.id); } },
+        "data-basket": b.id,
       }, [
         h("span", { class: "basket-number", text: "#" + b.number }),
         h("span", { class: "basket-name", text: b.member.sort_name || b.member.name }),
@@ -437,6 +434,12 @@
 
   // ---- start -------------------------------------------------------------------------
   document.getElementById("search").addEventListener("input", function (event) { update({ search: event.target.value }); });
+  // One listener for the whole list (not one per row): rows are drawn again often.
+  document.getElementById("basket-list").addEventListener("click", function (event) {
+    var row = event.target.closest(".basket-row");
+    if (row) select(Number(row.dataset.basket));
+  });
+
   // The sticky status bar's height, for what sticks under it (the open basket's heading):
   // it changes when the status wraps or the tablet turns.
   var header = document.querySelector(".sheet-header");
