@@ -315,3 +315,59 @@ def test_cancelling_tells_the_members_who_ordered_once(app, client, auth, post, 
     assert [(r.kind, r.state, r.delivered_via) for r in rows] == [
         ("distribution_cancelled", "sent", "email")
     ]
+
+
+def test_what_was_queued_is_not_built_again_and_a_newcomer_still_gets_it(app, session, now):
+    """Every minute the reminders are looked for again: what was queued already is skipped
+    before any text is made (at 1,000 groups that was 80 s a run), and someone who joins
+    later still gets what is due."""
+    from webapp.cli import queue_reminders
+    from webapp.services.notify import due_messages
+
+    group = factories.group(session, now=now)
+    for _ in range(3):
+        factories.user(session, now=now, group=group)
+    d = factories.distribution(session, group=group, now=now, state="open")
+    d.orders_open_at = now - timedelta(hours=1)
+    session.commit()
+    assert queue_reminders(app, now=now) == 3
+    with app.test_request_context():
+        assert due_messages(session, now=now) == []
+    newcomer = factories.user(session, now=now, group=group)
+    session.commit()
+    with app.test_request_context():
+        assert [(m.user.id, m.kind) for m in due_messages(session, now=now)] == [
+            (newcomer.id, "orders_open")
+        ]
+    assert queue_reminders(app, now=now) == 1
+    assert queue_reminders(app, now=now) == 0
+
+
+def test_reminders_are_committed_batch_by_batch(app, session, now, monkeypatch):
+    """A failure in one batch of distributions keeps what the batches before it queued."""
+    from webapp import cli
+    from webapp.services import notify
+
+    days = []
+    for _ in range(3):
+        group = factories.group(session, now=now)
+        factories.user(session, now=now, group=group)
+        d = factories.distribution(session, group=group, now=now, state="open")
+        d.orders_open_at = now - timedelta(hours=1)
+        days.append(d)
+    session.commit()
+    broken = days[2].id
+    real = notify._for_distribution
+
+    def failing(session, d, *args):
+        if d.id == broken:
+            raise RuntimeError("broken distribution")
+        return real(session, d, *args)
+
+    monkeypatch.setattr(cli, "REMINDER_BATCH", 1)
+    monkeypatch.setattr(notify, "_for_distribution", failing)
+    with pytest.raises(RuntimeError):
+        cli.queue_reminders(app, now=now)
+    factories.fresh(session)
+    refs = sorted(session.scalars(select(OutboxMessage.ref)).all())
+    assert refs == sorted(f"d{d.id}" for d in days[:2])

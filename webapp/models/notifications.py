@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -68,7 +68,10 @@ class NotificationLog(db.Model):
     (cron running twice, two processes) finds the row and sends nothing."""
 
     __tablename__ = "notification_log"
-    __table_args__ = (UniqueConstraint("user_id", "kind", "ref"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "ref"),
+        Index("ix_notification_log_ref", "ref"),  # reminders queued (0013)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -31,6 +31,7 @@ class OutboxMessage(db.Model):
         CheckConstraint("channel IN ('auto', 'email', 'push')", name="channel_known"),
         CheckConstraint("user_id IS NOT NULL OR email IS NOT NULL", name="has_recipient"),
         Index("ix_outbox_messages_due", "state", "next_attempt_at"),
+        Index("ix_outbox_messages_ref_kind", "ref", "kind"),  # reminders queued (0013)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -28,6 +28,7 @@ from ..models import (
     Membership,
     NotificationLog,
     OrderLine,
+    OutboxMessage,
     PushSubscription,
     User,
 )
@@ -75,20 +76,59 @@ def _day(moment: datetime, tz: str | None = None) -> str:
     return dates.day(moment, tz)
 
 
-def due_messages(session: Session, *, now: datetime) -> list[Message]:
-    """Every message due at `now`, in each person's language."""
-    messages: list[Message] = []
-    distributions = session.scalars(
-        select(Distribution).where(
-            Distribution.cancelled_at.is_(None),
-            Distribution.ends_at > now - timedelta(days=3),
-            Distribution.orders_open_at < now + timedelta(days=40),
+def due_distribution_ids(session: Session, *, now: datetime) -> list[int]:
+    """The distributions that may have reminders due at `now` (oldest first)."""
+    return list(
+        session.scalars(
+            select(Distribution.id)
+            .where(
+                Distribution.cancelled_at.is_(None),
+                Distribution.ends_at > now - timedelta(days=3),
+                Distribution.orders_open_at < now + timedelta(days=40),
+            )
+            .order_by(Distribution.id)
         )
-    ).all()
-    for d in distributions:
-        group = session.get(Group, d.group_id)
-        messages += _for_distribution(session, d, group, now)
-        messages += _purchase_orders(session, d, group, now)
+    )
+
+
+# (ref, kind, user id) of a reminder queued once already.
+Queued = set[tuple[str, str, int | None]]
+
+
+def _queued(session: Session, d: Distribution) -> Queued:
+    """What was queued before for this distribution (its reminders and its producers'
+    purchase orders), in the outbox and in the log kept from before it: read once, so
+    that nothing already queued is written again, in any language, every minute."""
+    refs = [f"d{d.id}", *(f"d{d.id}-p{c.producer_id}" for c in d.catalogues)]
+    found: Queued = set()
+    for model in (OutboxMessage, NotificationLog):
+        found.update(
+            (ref, kind, user_id)
+            for ref, kind, user_id in session.execute(
+                select(model.ref, model.kind, model.user_id).where(model.ref.in_(refs))
+            )
+        )
+    return found
+
+
+def due_messages(
+    session: Session, *, now: datetime, distribution_ids: list[int] | None = None
+) -> list[Message]:
+    """Every message due at `now` and not queued before, in each person's language; for
+    the distributions given, or every one that may have some."""
+    if distribution_ids is None:
+        distribution_ids = due_distribution_ids(session, now=now)
+    messages: list[Message] = []
+    for start in range(0, len(distribution_ids), 500):
+        chunk = distribution_ids[start : start + 500]
+        distributions = session.scalars(
+            select(Distribution).where(Distribution.id.in_(chunk)).order_by(Distribution.id)
+        ).all()
+        for d in distributions:
+            group = session.get(Group, d.group_id)
+            queued = _queued(session, d)
+            messages += _for_distribution(session, d, group, now, queued)
+            messages += _purchase_orders(session, d, group, now, queued)
     return messages
 
 
@@ -96,7 +136,7 @@ PURCHASE_ORDER_WINDOW = timedelta(days=2)  # after the close; older closes are n
 
 
 def _purchase_orders(
-    session: Session, d: Distribution, group: Group, now: datetime
+    session: Session, d: Distribution, group: Group, now: datetime, queued: Queued
 ) -> list[Message]:
     """When orders close: each producer with an account gets their purchase order (PDF and
     CSV attached by `attachments`), one e-mail per producer and distribution."""
@@ -109,6 +149,8 @@ def _purchase_orders(
         return []
     out = []
     for producer in {c.producer for c in d.catalogues if c.producer.user_id is not None}:
+        if (purchase_order_ref(d, producer), PURCHASE_ORDER, producer.user_id) in queued:
+            continue  # sent already: not summed again
         user = session.get(User, producer.user_id)
         orders, summaries = purchase_order(session, d, producer)
         total = sum(s.total_cents for s in summaries)
@@ -145,7 +187,9 @@ def _purchase_orders(
     return out
 
 
-def _for_distribution(session, d: Distribution, group: Group, now: datetime) -> list[Message]:
+def _for_distribution(
+    session, d: Distribution, group: Group, now: datetime, queued: Queued
+) -> list[Message]:
     state, out = d.status(now), []
     members = _members(session, group)
     buyers = set(
@@ -163,6 +207,8 @@ def _for_distribution(session, d: Distribution, group: Group, now: datetime) -> 
         return _day(d.starts_at, tz)
 
     def add(user, kind, title, body, url, ref=ref):
+        if (ref, kind, user.id) in queued:
+            return  # queued before: no text built
         with force_locale(user.locale or "fr"):
             out.append(Message(user, kind, ref, title(), body(), url, group.id))
 
@@ -280,9 +326,17 @@ def _basket_ready_title(group: Group, d: Distribution, now: datetime) -> str:
     )
 
 
-def queue_due(session: Session, *, now: datetime, messages: list[Message] | None = None) -> int:
-    """Queue in the outbox every reminder due at `now` not queued before; return how many."""
-    messages = due_messages(session, now=now) if messages is None else messages
+def queue_due(
+    session: Session,
+    *,
+    now: datetime,
+    messages: list[Message] | None = None,
+    distribution_ids: list[int] | None = None,
+) -> int:
+    """Queue in the outbox every reminder due at `now` not queued before (for the
+    distributions given, or all); return how many."""
+    if messages is None:
+        messages = due_messages(session, now=now, distribution_ids=distribution_ids)
     keys = [outbox.dedupe_key(m.kind, m.ref, user=m.user, email=None) for m in messages]
     known = outbox.existing_keys(session, keys)
     # Reminders sent before the outbox existed were logged here: not again.
