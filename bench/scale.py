@@ -289,6 +289,29 @@ def worker_memory() -> list[dict]:
     return out
 
 
+def reminder_runs() -> dict:
+    """Queueing the reminders for every group, as the sender does each minute, twice in a
+    row in this process: the first run queues what the evening made due (if the sender
+    has not yet), the second is the steady cost of a minute with nothing new."""
+    os.environ.setdefault("COURT_CIRCUIT_INSTANCE", "/tmp")
+    from webapp import create_app
+    from webapp.cli import REMINDER_BATCH, queue_reminders
+    from webapp.services.notify import due_distribution_ids
+
+    app = create_app({"RATELIMIT_ENABLED": False})
+    now = dt.datetime.now(dt.UTC)
+    with app.app_context():
+        from webapp.extensions import db
+
+        distributions = len(due_distribution_ids(db.session, now=now))
+    runs = []
+    for _ in range(2):
+        start = time.perf_counter()
+        queued = queue_reminders(app, now=now)
+        runs.append({"queued": queued, "seconds": round(time.perf_counter() - start, 2)})
+    return {"distributions_looked_at": distributions, "batch": REMINDER_BATCH, "runs": runs}
+
+
 def queries_per_request(people) -> dict:
     """Each kind of request once in this process, counting the SQL statements it runs."""
     from sqlalchemy import event
@@ -553,6 +576,7 @@ def main() -> None:
         },
     }
     results["queries_per_request"] = queries_per_request(people)
+    results["reminders_queueing"] = reminder_runs()
     out = ROOT / "bench" / "results" / "scale.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
