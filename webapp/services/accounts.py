@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from ..models import Group, Invitation, Membership, User
@@ -306,12 +306,27 @@ def accept_invitation(
 
 def group_members(session: Session, group: Group) -> list[Membership]:
     """Memberships of a group, sorted by name."""
-    return list(
-        session.scalars(
-            select(Membership)
-            .join(User)
-            .where(Membership.group_id == group.id)
-            .options(contains_eager(Membership.user))
-            .order_by(func.lower(User.last_name), func.lower(User.first_name))
-        )
+    return list(session.scalars(group_members_query(group)))
+
+
+def group_members_query(group: Group) -> Select:
+    """The select of a group's memberships (user loaded), by name then id: a total order,
+    so that pages of it neither repeat nor skip anyone."""
+    return (
+        select(Membership)
+        .join(User)
+        .where(Membership.group_id == group.id)
+        .options(contains_eager(Membership.user))
+        .order_by(func.lower(User.last_name), func.lower(User.first_name), Membership.id)
     )
+
+
+def member_choices(session: Session, group: Group) -> list[tuple[int, str]]:
+    """(user id, "Last First") of every member, by name, for a <select>: two columns only."""
+    rows = session.execute(
+        select(User.id, User.last_name, User.first_name)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.group_id == group.id)
+        .order_by(func.lower(User.last_name), func.lower(User.first_name), User.id)
+    )
+    return [(user_id, f"{last} {first}".strip()) for user_id, last, first in rows]

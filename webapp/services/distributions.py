@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain.cycle import Status
@@ -61,3 +61,20 @@ def coming_distributions(
         total = basket_total_cents(lines) if lines else None
         rows.append(DistributionRow(d, d.status(now), basket, total, d.id in duties))
     return rows
+
+
+def planning_query(group: Group, *, now: datetime):
+    """A coordinator's list: coming ones first (soonest first, the one under way too), then
+    past ones (newest first); id last, so that pages of it neither repeat nor skip."""
+    coming = Distribution.ends_at >= now
+    return (
+        select(Distribution)
+        .where(Distribution.group_id == group.id)
+        .options(selectinload(Distribution.place), selectinload(Distribution.catalogues))
+        .order_by(
+            case((coming, 0), else_=1),
+            case((coming, Distribution.starts_at)),
+            Distribution.starts_at.desc(),
+            Distribution.id.desc(),
+        )
+    )

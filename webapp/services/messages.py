@@ -11,8 +11,8 @@ from datetime import datetime
 
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
 
 from ..models import (
     Basket,
@@ -266,21 +266,32 @@ def delivery_counts(session: Session, message_ids: list[int]) -> dict[int, dict[
 
 def sent_messages(session: Session, group: Group, membership: Membership) -> list[Message]:
     """The group's messages (a catalogue manager sees their own), newest first."""
-    query = select(Message).where(Message.group_id == group.id)
+    return list(session.scalars(sent_messages_query(group, membership)))
+
+
+def sent_messages_query(group: Group, membership: Membership) -> Select:
+    """The select of `sent_messages` (author loaded), for a page of it."""
+    query = (
+        select(Message).where(Message.group_id == group.id).options(selectinload(Message.author))
+    )
     if not membership.is_coordinator:
         query = query.where(Message.author_id == membership.user_id)
-    return list(session.scalars(query.order_by(Message.created_at.desc(), Message.id.desc())))
+    return query.order_by(Message.created_at.desc(), Message.id.desc())
 
 
 def inbox(session: Session, group: Group, user: User) -> list[tuple[Message, datetime | None]]:
     """The messages this member received in the group, newest first, with when read."""
-    return list(
-        session.execute(
-            select(Message, MessageRecipient.read_at)
-            .join(MessageRecipient, MessageRecipient.message_id == Message.id)
-            .where(Message.group_id == group.id, MessageRecipient.user_id == user.id)
-            .order_by(Message.created_at.desc(), Message.id.desc())
-        )
+    return list(session.execute(inbox_query(group, user)))
+
+
+def inbox_query(group: Group, user: User) -> Select:
+    """The select of `inbox` (message, read_at; author loaded), for a page of it."""
+    return (
+        select(Message, MessageRecipient.read_at)
+        .join(MessageRecipient, MessageRecipient.message_id == Message.id)
+        .where(Message.group_id == group.id, MessageRecipient.user_id == user.id)
+        .options(selectinload(Message.author))
+        .order_by(Message.created_at.desc(), Message.id.desc())
     )
 
 

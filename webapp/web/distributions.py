@@ -20,7 +20,6 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..domain.money import whole
@@ -28,6 +27,7 @@ from ..extensions import db
 from ..models import Distribution, Place
 from ..services import ServiceError, offers, planning, reports
 from ..services.catalogues import catalogues_of
+from ..services.distributions import planning_query
 from ..services.notices import tell_cancelled, tell_removed
 from .access import (
     coordinator_required,
@@ -41,21 +41,26 @@ from .csvs import cents as _cents
 from .csvs import coded as _coded
 from .csvs import csv_response as _csv
 from .csvs import qty as _qty
+from .paging import paginate
 
 bp = Blueprint("distributions", __name__)
+
+# A distribution's card carries its window and up to eight actions: fewer per page than rows.
+PER_PAGE = 20
 
 
 @bp.route("/distributions/")
 @coordinator_required
 def index():
+    """Coming distributions first, then past ones, a page of cards at a time."""
     now = clock.now()
-    distributions = db.session.scalars(
-        select(Distribution)
-        .where(Distribution.group_id == g.group.id)
-        .options(selectinload(Distribution.place), selectinload(Distribution.catalogues))
-        .order_by(Distribution.starts_at.desc())
-    ).all()
-    return render_template("distributions/index.html", distributions=distributions, now=now)
+    page = paginate(
+        db.session,
+        planning_query(g.group, now=now),
+        request.args.get("page"),
+        per_page=PER_PAGE,
+    )
+    return render_template("distributions/index.html", page=page, now=now)
 
 
 def _local(field: str, errors: dict) -> datetime | None:

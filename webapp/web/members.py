@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import JoinRequest, Membership
 from ..services import ServiceError
 from ..services.accounts import (
-    group_members,
+    group_members_query,
     invite_member,
     open_invitations,
     queue_invitation,
@@ -38,6 +38,7 @@ from ..services.member_import import MAX_ROWS, confirm_import, preview_import
 from .access import coordinator_required, get_in_group_or_404
 from .forms import InviteForm, MemberImportForm, RoleForm
 from .groups import join_url
+from .paging import paginate
 
 bp = Blueprint("members", __name__, url_prefix="/members")
 
@@ -104,7 +105,7 @@ def change_role(membership_id: int):
 
 
 def _page(form, *, invite_link, status, sent=False):
-    members = group_members(db.session, g.group)
+    members = paginate(db.session, group_members_query(g.group), request.args.get("page"))
     now = clock.now()
     return render_template(
         "members/index.html",

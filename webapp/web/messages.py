@@ -20,6 +20,7 @@ from ..services import ServiceError
 from ..services import messages as svc
 from .access import member_required
 from .once import once
+from .paging import paginate
 
 bp = Blueprint("messages", __name__, url_prefix="/messages")
 
@@ -52,9 +53,12 @@ def _unread():
 @bp.route("/")
 @member_required
 def inbox():
+    rows = paginate(
+        db.session, svc.inbox_query(g.group, current_user), request.args.get("page"), rows=True
+    )
     return render_template(
         "messages/inbox.html",
-        rows=svc.inbox(db.session, g.group, current_user),
+        rows=rows,
         may_write=svc.may_write(db.session, g.membership),
     )
 
@@ -78,11 +82,13 @@ def _writer_required():
 @member_required
 def sent():
     _writer_required()
-    messages = svc.sent_messages(db.session, g.group, g.membership)
+    messages = paginate(
+        db.session, svc.sent_messages_query(g.group, g.membership), request.args.get("page")
+    )
     return render_template(
         "messages/sent.html",
         messages=messages,
-        counts=svc.delivery_counts(db.session, [m.id for m in messages]),
+        counts=svc.delivery_counts(db.session, [m.id for m in messages.items]),
     )
 
 

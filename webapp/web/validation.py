@@ -5,14 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .. import clock
 from ..domain.money import AmountError, parse_amount_cents
 from ..extensions import db
-from ..models import PAYMENT_METHODS, Basket, Distribution, LedgerEntry, Membership, User
-from ..services import ServiceError, audit
+from ..models import PAYMENT_METHODS, Basket, Distribution, Membership, User
+from ..services import ServiceError, audit, ledger
 from ..services import validation as svc
+from ..services.accounts import member_choices
 from ..services.sheet import late_events
 from .access import coordinator_required, get_in_group_or_404, member_required
 from .converters import as_id
@@ -21,6 +22,7 @@ from .csvs import coded as _coded
 from .csvs import csv_response as _csv
 from .filters import method_label
 from .once import once
+from .paging import paginate
 
 bp = Blueprint("validation", __name__)
 
@@ -251,29 +253,22 @@ def cash_up(distribution_id: int):
 # ---- members' money ------------------------------------------------------------------
 
 
-def _history(user_id: int) -> tuple[list, int]:
-    """A member's confirmed entries in the group, newest first, with the running balance."""
-    entries = db.session.scalars(
-        select(LedgerEntry)
-        .where(
-            LedgerEntry.group_id == g.group.id,
-            LedgerEntry.user_id == user_id,
-            LedgerEntry.pending.is_(False),
-        )
-        .order_by(LedgerEntry.created_at, LedgerEntry.id)
-    ).all()
-    running, rows = 0, []
-    for entry in entries:
-        running += entry.amount_cents
-        rows.append((entry, running))
-    return rows[::-1], running
+def _history(user_id: int):
+    """A page of a member's confirmed entries in the group, newest first, each with the
+    balance after it, and the member's balance: four queries whatever the history's size."""
+    entries, balance = ledger.history_totals(db.session, group_id=g.group.id, user_id=user_id)
+    query = ledger.history_query(group_id=g.group.id, user_id=user_id)
+    page = paginate(db.session, query, request.args.get("page"), total=entries)
+    return page, ledger.with_running_balance(db.session, page.items), balance
 
 
 @bp.route("/account/history")
 @member_required
 def history():
-    rows, balance = _history(current_user.id)
-    return render_template("validation/history.html", rows=rows, balance=balance, member=None)
+    page, rows, balance = _history(current_user.id)
+    return render_template(
+        "validation/history.html", page=page, rows=rows, balance=balance, member=None
+    )
 
 
 @bp.route("/members/<int:user_id>/history")
@@ -285,9 +280,10 @@ def member_history(user_id: int):
     )
     if membership is None:
         abort(404)
-    rows, balance = _history(user_id)
+    page, rows, balance = _history(user_id)
     return render_template(
         "validation/history.html",
+        page=page,
         rows=rows,
         balance=balance,
         member=membership.user,
@@ -324,23 +320,20 @@ def record_money():
 @bp.route("/members/balances")
 @coordinator_required
 def balances():
-    rows = db.session.execute(
-        select(User, func.coalesce(func.sum(LedgerEntry.amount_cents), 0))
-        .join(Membership, Membership.user_id == User.id)
-        .outerjoin(
-            LedgerEntry,
-            (LedgerEntry.user_id == User.id)
-            & (LedgerEntry.group_id == g.group.id)
-            & LedgerEntry.pending.is_(False),
-        )
-        .where(Membership.group_id == g.group.id)
-        .group_by(User.id)
-        .order_by(func.lower(User.last_name))
-    ).all()
+    """Every member's balance: a page of them on screen, all of them in the CSV."""
+    query = ledger.balances_query(group_id=g.group.id)
     if request.args.get("format") == "csv":
         return _csv(
             [[_("Member"), _("E-mail"), _("Balance")]]
-            + [[u.sort_name, u.email, _cents(int(b))] for u, b in rows],
+            + [[u.sort_name, u.email, _cents(int(b))] for u, b in db.session.execute(query)],
             "balances.csv",
         )
-    return render_template("validation/balances.html", rows=rows, methods=g.group.payment_methods)
+    summary = ledger.balances_summary(db.session, group_id=g.group.id)
+    page = paginate(db.session, query, request.args.get("page"), total=summary.members, rows=True)
+    return render_template(
+        "validation/balances.html",
+        page=page,
+        summary=summary,
+        members=member_choices(db.session, g.group),
+        methods=g.group.payment_methods,
+    )
