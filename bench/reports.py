@@ -1,7 +1,8 @@
 """`make bench` (part 3): reports of a distribution with 1,000 members x 10 lines.
 
 Times the product summary, the global view of orders, the sign-in sheet (HTML) and its
-PDF, served by gunicorn; writes bench/results/reports.json and prints it.
+PDF (ReportLab, page numbers included: under 3 s is the target of issue #17), served by
+gunicorn; writes bench/results/reports.json and prints it.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ def main() -> None:
             "product_summary_csv": timed(client, f"{base}/summary?format=csv", 5),
             "global_view_html": timed(client, f"{base}/orders", 10),
             "signin_sheet_html": timed(client, f"{base}/signin", 10),
-            "signin_sheet_pdf": timed(client, f"{base}/signin.pdf", 2),
-            "targets": {"html_ms": 300, "pdf_ms": 5000},
+            "signin_sheet_pdf": timed(client, f"{base}/signin.pdf", 5),
+            "targets": {"html_ms": 300, "pdf_ms": 3000},
         }
     out = ROOT / "bench" / "results" / "reports.json"
     out.parent.mkdir(exist_ok=True)

@@ -1,4 +1,4 @@
-"""Sign-in PDFs laid out in parallel chunks keep page numbers that run across chunks."""
+"""WeasyPrint's PDFs are numbered "n / N" at the foot of every page."""
 
 import io
 
@@ -9,7 +9,7 @@ from webapp.services import pdf
 
 def _sheet(blocks: int) -> str:
     body = "".join(
-        f'{pdf.CHUNK_MARK}<section class="member-block" style="height: 60mm; border: 1px solid">'
+        '<section class="member-block" style="height: 60mm; border: 1px solid">'
         f"<p>Membre {n}</p></section>"
         for n in range(blocks)
     )
@@ -21,8 +21,7 @@ def _numbers(data: bytes) -> list[str]:
     return [page.extract_text().split("\n")[-1].strip() for page in pages], len(pages)
 
 
-def test_pages_are_numbered_across_parallel_chunks(monkeypatch, tmp_path):
-    monkeypatch.setattr(pdf, "PARALLEL_FROM", 4)  # 12 blocks: chunks in worker processes
+def test_every_page_of_a_long_document_is_numbered(tmp_path):
     data = pdf.render_pdf(_sheet(12), base_url="http://localhost/", static_root=str(tmp_path))
     numbers, total = _numbers(data)
     assert total >= 3

@@ -1,22 +1,14 @@
-"""Print pages as PDF with WeasyPrint, using both cores for long documents.
+"""Print pages as PDF with WeasyPrint (a contract, a purchase order), numbered "n / N".
 
-WeasyPrint lays out about 150 sign-in blocks a second here. A 1,000-member sheet is
-therefore cut into chunks at member boundaries, laid out in worker processes at once,
-and the PDFs joined with pypdf. Page numbers ("12 / 140") are stamped on the joined
-document, so they run across the chunks (a CSS page counter would restart in each).
+The sign-in sheet, the one long document, is drawn with ReportLab instead
+(`services/signin_pdf.py`): WeasyPrint laid out about 150 of its member blocks a second.
 """
 
 from __future__ import annotations
 
 import io
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
-
-CHUNK_MARK = "<!--pdf-chunk-->"
-PARALLEL_FROM = 150  # chunks below this are not worth a process
 
 
 def _fetcher(static_root: str):
@@ -45,28 +37,8 @@ def _render(html: str, base_url: str, static_root: str) -> bytes:
 
 
 def render_pdf(html: str, *, base_url: str, static_root: str) -> bytes:
-    """Render HTML to PDF; HTML whose blocks are separated by CHUNK_MARK may go in parallel."""
-    head, _, rest = html.partition(CHUNK_MARK)
-    blocks = rest.split(CHUNK_MARK) if rest else []
-    workers = min(os.cpu_count() or 1, 4)
-    if len(blocks) < 2 * PARALLEL_FROM or workers < 2:
-        return number_pages(_render(html.replace(CHUNK_MARK, ""), base_url, static_root))
-    tail_split = blocks[-1].rpartition("</section>")
-    blocks[-1], tail = tail_split[0] + tail_split[1], tail_split[2]
-    size = -(-len(blocks) // workers)
-    parts = [head + "".join(blocks[i : i + size]) + tail for i in range(0, len(blocks), size)]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pdfs = list(pool.map(_render, parts, [base_url] * len(parts), [static_root] * len(parts)))
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    for pdf in pdfs:
-        writer.append(io.BytesIO(pdf))
-    _stamp_numbers(writer)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    """Render HTML to PDF, pages numbered at their foot."""
+    return number_pages(_render(html, base_url, static_root))
 
 
 def number_pages(pdf: bytes) -> bytes:
@@ -82,7 +54,7 @@ def number_pages(pdf: bytes) -> bytes:
 
 def _stamp_numbers(writer) -> None:
     """Append a small text stream to each page (no parsing of the page's own content, so
-    a 150-page sheet takes milliseconds): the page's content is wrapped in q/Q so its
+    a long document takes milliseconds): the page's content is wrapped in q/Q so its
     transformations do not move the number; Helvetica is one of PDF's standard fonts."""
     from pypdf.generic import (
         ArrayObject,
