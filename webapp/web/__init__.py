@@ -8,10 +8,11 @@ import re
 from flask import Flask, abort, current_app, g, jsonify, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from ..db_setup import read_only_transaction
 from ..extensions import db, login_manager
-from ..models import User
+from ..models import Membership, User
 from . import access, assets, errors, filters
 
 CSP = "; ".join(
@@ -48,7 +49,11 @@ def _load_user(user_id: str) -> User | None:
     ident, _sep, version = (user_id or "").partition(":")
     if not (ident.isdigit() and version.isdigit()) or len(ident) > 18 or len(version) > 18:
         return None  # includes ids issued before versions: signed in again once
-    user = db.session.get(User, int(ident))
+    # The person, their memberships and those groups in one query: every page needs them
+    # (the current group, the menu), and this runs on every request.
+    user = db.session.get(
+        User, int(ident), options=[joinedload(User.memberships).joinedload(Membership.group)]
+    )
     if user is None or (user.session_version or 0) != int(version):
         return None
     return user

@@ -134,11 +134,32 @@ def is_producer() -> bool:
     )
 
 
+def menu_roles() -> tuple[bool, bool]:
+    """(has a producer page, manages catalogues here) for the menu: asked in one query,
+    once per request, only when a page draws the menu; a coordinator sees every
+    catalogue already, so only the producer page is asked for them."""
+    if not current_user.is_authenticated:
+        return False, False
+    cached = g.get("menu_roles")
+    if cached is None:
+        producer = select(Producer.id).where(Producer.user_id == current_user.id).exists()
+        manager = (
+            select(CatalogueManager.catalogue_id)
+            .where(CatalogueManager.membership_id == g.membership.id)
+            .exists()
+            if g.membership is not None and not is_coordinator()
+            else None
+        )
+        columns = [producer] if manager is None else [producer, manager]
+        row = db.session.execute(select(*columns)).one()
+        cached = g.menu_roles = (bool(row[0]), bool(row[1]) if manager is not None else False)
+    return cached
+
+
 def register_menu(app) -> None:
     """Menu entries that depend on the person: their producer page, the catalogues they
-    manage (asked only when a page draws the menu)."""
+    manage."""
     app.jinja_env.globals.update(
-        menu_is_producer=is_producer,
-        # a coordinator sees every catalogue already: no query for them
-        menu_manages_catalogues=lambda: not is_coordinator() and bool(managed_catalogue_ids()),
+        menu_is_producer=lambda: menu_roles()[0],
+        menu_manages_catalogues=lambda: menu_roles()[1],
     )
