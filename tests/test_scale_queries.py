@@ -7,6 +7,7 @@ measures the same pages at full size on PostgreSQL.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -19,13 +20,36 @@ from webapp.models import (
     Distribution,
     LedgerEntry,
     Membership,
+    Message,
+    MessageRecipient,
     OrderLine,
     Place,
     Product,
     User,
 )
+from webapp.web.distributions import PER_PAGE as CARDS_PER_PAGE
+from webapp.web.paging import PER_PAGE
 
 from . import factories
+
+# The lists that grow, each with how one of its rows reads and how many a page shows
+# (a full first page once grown; a later page at most that).
+PAGED = {
+    "/members/": (r'href="/members/\d+/history"', PER_PAGE),
+    "/members/balances": (r'<tr><td><a href="/members/\d+/history"', PER_PAGE),
+    "/members/{member}/history": (r'<tr id="entry-\d+"', PER_PAGE),
+    "/members/{member}/history?page=2": (r'<tr id="entry-\d+"', PER_PAGE),
+    "/account/history": (r'<tr id="entry-\d+"', PER_PAGE),
+    "/messages/": (r'<a href="/messages/\d+"', PER_PAGE),
+    "/messages/?page=2": (r'<a href="/messages/\d+"', PER_PAGE),
+    "/messages/sent": (r'<a href="/messages/\d+"', PER_PAGE),
+    "/distributions/": (r'<li class="card"', CARDS_PER_PAGE),
+    "/distributions/?page=2": (r'<li class="card"', CARDS_PER_PAGE),
+}
+
+
+def _rows(client, path: str, pattern: str) -> int:
+    return len(re.findall(pattern, client.get(path).get_data(as_text=True)))
 
 
 def _count(app, client, path: str) -> int:
@@ -45,9 +69,20 @@ def _count(app, client, path: str) -> int:
     return len(statements)
 
 
-def _grow(session, group, catalogue, *, now, members: int, products: int, weeks: int):
-    """Add members, products and weeks of validated history (orders and ledger) to a group,
-    plus `members` members in another new group (other groups must cost nothing)."""
+def _grow(
+    session,
+    group,
+    catalogue,
+    *,
+    now,
+    members: int,
+    products: int,
+    weeks: int,
+    also: tuple[int, ...] = (),
+):
+    """Add members, products and weeks of validated history (orders, ledger, three messages
+    a week) to a group, plus `members` members in another new group (other groups must cost
+    nothing). The users in `also`, already members, order and pay every week too."""
     other = factories.group(session, now=now)
     start = session.scalar(select(db.func.count(User.id)))
     users = session.scalars(
@@ -63,6 +98,7 @@ def _grow(session, group, catalogue, *, now, members: int, products: int, weeks:
         ],
     ).all()
     mine, theirs = users[:members], users[members:]
+    everyone = [*mine, *also]
     session.execute(
         insert(Membership),
         [{"user_id": u, "group_id": group.id, "role": "member", "created_at": now} for u in mine]
@@ -99,7 +135,7 @@ def _grow(session, group, catalogue, *, now, members: int, products: int, weeks:
             insert(Basket).returning(Basket.id, sort_by_parameter_order=True),
             [
                 {"distribution_id": d.id, "user_id": u, "number": n + 1, "created_at": starts}
-                for n, u in enumerate(mine)
+                for n, u in enumerate(everyone)
             ],
         ).all()
         session.execute(
@@ -129,9 +165,29 @@ def _grow(session, group, catalogue, *, now, members: int, products: int, weeks:
                     "payment_method": method,
                     "created_at": starts,
                 }
-                for u, b in zip(mine, baskets, strict=True)
+                for u, b in zip(everyone, baskets, strict=True)
                 for kind, amount, method in (("order", -150, None), ("payment", 150, "cash"))
             ],
+        )
+        messages = session.scalars(
+            insert(Message).returning(Message.id),
+            [
+                {
+                    "group_id": group.id,
+                    "author_id": also[0] if also else None,
+                    "audience": "all",
+                    "audience_label": "Tout le monde",
+                    "subject": f"Semaine {week} ({n})",
+                    "body": "Bonjour",
+                    "recipients_count": len(everyone),
+                    "created_at": starts,
+                }
+                for n in range(3)
+            ],
+        ).all()
+        session.execute(
+            insert(MessageRecipient),
+            [{"message_id": m, "user_id": u} for m in messages for u in everyone],
         )
     session.commit()
 
@@ -180,13 +236,10 @@ def test_pages_run_the_same_queries_when_the_data_grows_ten_times(
         s["group_id"] = world["group"].id
     member = factories.user(session, now=now, group=world["group"])
     today, open_d = world["today"].id, world["open"].id
+    paged = {path.format(member=member.id): row for path, row in PAGED.items()}
     pages = [
         "/",
-        "/members/",
-        "/members/balances",
-        f"/members/{member.id}/history",
-        "/account/history",
-        "/messages/",
+        *paged,
         f"/distributions/{open_d}/shop",
         f"/distributions/{today}/orders",
         f"/distributions/{today}/summary",
@@ -194,7 +247,8 @@ def test_pages_run_the_same_queries_when_the_data_grows_ten_times(
         f"/api/distributions/{today}/sheet",
     ]
     small = dict(members=3, products=4, weeks=2)
-    _grow(session, world["group"], world["catalogue"], now=now, **small)
+    also = (world["coordinator"].id, member.id)  # whose history and inbox are read
+    _grow(session, world["group"], world["catalogue"], now=now, also=also, **small)
     _order_everyone(session, world, now)
     for page in pages:  # warm caches (babel, templates) before counting
         _count(app, client, page)
@@ -202,8 +256,13 @@ def test_pages_run_the_same_queries_when_the_data_grows_ten_times(
 
     big = {k: v * 10 for k, v in small.items()}
     for _ in range(9):  # ten times the groups, the members, the products, the history
-        _grow(session, world["group"], world["catalogue"], now=now, **small)
-    _grow(session, world["group"], world["catalogue"], now=now, **big)
+        _grow(session, world["group"], world["catalogue"], now=now, also=also, **small)
+    _grow(session, world["group"], world["catalogue"], now=now, also=also, **big)
     _order_everyone(session, world, now)
     after = {page: _count(app, client, page) for page in pages}
     assert after == before
+    # The lists that grew past a page show one page of rows, not all of them.
+    shown = {path: _rows(client, path, pattern) for path, (pattern, _) in paged.items()}
+    for path, (_, size) in paged.items():
+        assert 0 < shown[path] <= size, (path, shown[path])
+        assert "page=" in path or shown[path] == size, (path, shown[path])
