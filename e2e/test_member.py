@@ -143,3 +143,52 @@ def test_the_shop_works_without_javascript(browser, base_url):
         str(start + 1)
     )
     context.close()
+
+
+def test_quick_taps_on_several_products_all_count_and_enter_saves_the_field_typed_in(
+    phone, console_errors
+):
+    """The list is one form: taps queue (none dropped, a second tap counts from the first's
+    answer), each changes its own product, and Enter saves the field it was pressed in."""
+    page = phone.new_page()
+    watch_console(page, console_errors)
+    login(page, "member@demo.test")
+    page.goto(f"/distributions/{_open_distribution_id(page)}/shop")
+    first = page.locator(".product").first.locator("h3").inner_text()
+    names = [first, "Yaourts nature", "Biscuits sablés"]
+    fields = {name: page.get_by_role("textbox", name=f"Quantité de {name}") for name in names}
+    start = {name: int(field.input_value()) for name, field in fields.items()}
+    # four taps in one go, before any answer: twice on the first product
+    page.evaluate(
+        """(names) => {
+          for (const name of [...names, names[0]]) {
+            const heading = [...document.querySelectorAll(".product h3")]
+              .find((h) => h.textContent === name);
+            heading.closest(".product").querySelector("button[value=inc]").click();
+          }
+        }""",
+        names,
+    )
+    expected = {name: start[name] + (2 if name == first else 1) for name in names}
+    for name, field in fields.items():
+        expect(field).to_have_value(str(expected[name]))
+    page.reload()
+    for name in names:
+        expect(page.get_by_role("textbox", name=f"Quantité de {name}")).to_have_value(
+            str(expected[name])
+        )
+    # Enter in a field saves it, and leaves the first product (its − enabled) alone
+    total = page.locator("#basket-bar strong")
+    before = total.inner_text()
+    field = page.get_by_role("textbox", name="Quantité de Yaourts nature")
+    field.fill(str(expected["Yaourts nature"] + 3))
+    field.press("Enter")
+    expect(total).not_to_have_text(before)
+    page.reload()
+    expect(page.get_by_role("textbox", name="Quantité de Yaourts nature")).to_have_value(
+        str(expected["Yaourts nature"] + 3)
+    )
+    expect(page.get_by_role("textbox", name=f"Quantité de {first}")).to_have_value(
+        str(expected[first])
+    )
+    assert console_errors == []

@@ -82,10 +82,10 @@ def test_htmx_update_returns_the_row_and_the_basket_bar(post, session, shop):
     response = _set(post, shop, bread, q="0", op="inc", htmx=True)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert f'id="product-{bread.id}"' in html
+    assert f'id="product-{bread.id}" hx-swap-oob="true"' in html  # the page's form swaps none
     assert 'id="basket-bar" hx-swap-oob="true"' in html and "4,50\xa0€" in html
     assert "<html" not in html
-    assert f'id="q-{bread.id}" value="1"' in html
+    assert f'name="q-{bread.id}" value="1"' in html
     assert _lines(session) == {bread.id: 1}
 
 
@@ -263,3 +263,40 @@ def test_htmx_row_shows_what_is_left_for_this_distribution(post, session, shop):
     assert "Reste\xa0: 1" in html  # 3 offered this week, 2 taken
     factories.fresh(session)
     assert session.get(type(bread), bread.id).stock == 3  # next week starts from 3 again
+
+
+def test_the_page_carries_its_csrf_token_once_whatever_the_number_of_products(
+    client, session, shop
+):
+    path = f"/distributions/{shop['d'].id}/shop"
+    before = client.get(path).get_data(as_text=True)
+    for _ in range(20):
+        factories.product(session, catalogue=shop["catalogue"])
+    session.commit()
+    after = client.get(path).get_data(as_text=True)
+    assert after.count('name="q-') == before.count('name="q-') + 20
+    assert after.count('name="csrf_token"') == before.count('name="csrf_token"')
+    assert after.count("<form") == before.count("<form")  # one form around the whole list
+
+
+def test_the_one_form_without_js_changes_only_the_product_whose_button_was_pressed(
+    post, session, shop
+):
+    """Without JavaScript the list's one form sends every field; the button's URL says which
+    product, its `q-<id>` field what was typed for it."""
+    carrots, bread = shop["carrots"], shop["bread"]
+    everything = {f"q-{carrots.id}": "1", f"q-{bread.id}": "2", "op": "inc"}
+    response = post(f"/distributions/{shop['d'].id}/shop/products/{carrots.id}", everything)
+    assert response.status_code == 303
+    assert _lines(session) == {carrots.id: Decimal("1.5")}  # weighed: + is half a kilo
+
+
+def test_the_one_form_without_js_keeps_a_bad_quantity_in_its_own_field(post, session, shop):
+    carrots, bread = shop["carrots"], shop["bread"]
+    fields = {f"q-{carrots.id}": "0", f"q-{bread.id}": "abc"}
+    response = post(f"/distributions/{shop['d'].id}/shop/products/{bread.id}", fields)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert f'name="q-{bread.id}" value="abc"' in html and 'aria-invalid="true"' in html
+    assert f'name="q-{carrots.id}" value="0"' in html
+    assert _lines(session) == {}

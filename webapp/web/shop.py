@@ -5,9 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import escape
+from markupsafe import Markup
 
 from .. import clock
 from ..domain.cycle import Status
@@ -29,33 +30,36 @@ from ..services.orders import (
 )
 from .access import get_in_group_or_404, member_required
 from .filters import quantity
+from .shop_rows import ShopRows
 
 bp = Blueprint("shop", __name__)
 
 
-def _context(distribution: Distribution) -> dict:
+def _context(distribution: Distribution, errors=None, typed=None) -> dict:
     """What every rendering of shop rows needs, computed once per request."""
     summary = summarise(find_basket(db.session, distribution, current_user))
     state = distribution.status(clock.now())
-    return dict(
-        distribution=distribution,
-        summary=summary,
+    is_open = state == Status.OPEN and not distribution.cancelled_at
+    rows = ShopRows(
+        distribution_id=distribution.id,
+        is_open=is_open,
+        locale=str(get_locale()),
         ordered={line.product_id: line for line in summary.lines},
-        state=state,
-        is_open=state == Status.OPEN and not distribution.cancelled_at,
-        # Escaped once here rather than once per product row.
-        line_url=escape(url_for("shop.line", distribution_id=distribution.id, product_id=0)[:-1]),
-        labels={
-            key: escape(text)
-            for key, text in (
-                ("unavailable", _("Unavailable")),
-                ("sold_out", _("Sold out")),
-                ("left", _("Left:")),
-                ("your_price", _("Your price (at the time of your order):")),
-            )
-        },
-        errors={},
-        typed={},
+        errors=errors or {},
+        typed=typed or {},
+    )
+    return dict(distribution=distribution, summary=summary, state=state, is_open=is_open, rows=rows)
+
+
+def _page(distribution: Distribution, context: dict, membership_notice=None) -> str:
+    """The shop: each catalogue with its rows, in one form (one CSRF token for the page)."""
+    rows = context["rows"]
+    sections = [
+        (section.catalogue, rows.rows(section.products))
+        for section in shop_products(db.session, distribution)
+    ]
+    return render_template(
+        "shop/shop.html", sections=sections, membership_notice=membership_notice, **context
     )
 
 
@@ -63,21 +67,20 @@ def _context(distribution: Distribution) -> dict:
 @member_required
 def shop(distribution_id: int):
     distribution = get_in_group_or_404(Distribution, distribution_id)
-    catalogues = shop_products(db.session, distribution)
     membership_notice = memberships.unpaid_notice(
         db.session, g.group.id, current_user, now=clock.now()
     )
-    return render_template(
-        "shop/shop.html",
-        catalogues=catalogues,
-        membership_notice=membership_notice,
-        **_context(distribution),
-    )
+    return _page(distribution, _context(distribution), membership_notice)
+
+
+def _typed(product: Product) -> str:
+    """The product's quantity field: `q-<id>` from the shop's one form, `q` alone also read."""
+    return request.form.get(f"q-{product.id}", request.form.get("q", ""))
 
 
 def _wanted(product: Product) -> Decimal:
     """The quantity asked by the form: the typed value, moved one step by +/-."""
-    asked = read_quantity(product, request.form.get("q", "") or "0")
+    asked = read_quantity(product, _typed(product) or "0")
     op = request.form.get("op", "")
     if op not in ("", "inc", "dec"):
         raise ServiceError(_("Unknown action."))
@@ -141,15 +144,8 @@ def line(distribution_id: int, product_id: int):
     if not request.headers.get("HX-Request") and unreadable:
         # The page again, the field in error keeping what was typed (no redirect: it would
         # lose the value).
-        context = _context(distribution)
-        context["errors"] = {product_id: message}
-        context["typed"] = {product_id: request.form.get("q", "")}
-        return render_template(
-            "shop/shop.html",
-            catalogues=shop_products(db.session, distribution),
-            membership_notice=None,
-            **context,
-        ), status
+        context = _context(distribution, {product_id: message}, {product_id: _typed(product)})
+        return _page(distribution, context), status
     if not request.headers.get("HX-Request"):
         if message:
             flash(message, "error" if status >= 400 else "warning")
@@ -159,14 +155,13 @@ def line(distribution_id: int, product_id: int):
             "shop.shop", distribution_id=distribution.id, _anchor=f"product-{product_id}"
         )
         return redirect(target, code=303)
-    context = _context(distribution)
-    if status >= 400:
-        context["typed"] = {product_id: request.form.get("q", "")}
-    # Drawn again from this distribution's offer: what is left after the change.
-    row = shop_product(db.session, distribution, product_id)
-    return render_template(
-        "shop/_line_response.html", product=row, message=message, **context
-    ), status
+    typed = {product_id: _typed(product)} if status >= 400 else None
+    context = _context(distribution, {product_id: message} if message else None, typed)
+    # Drawn again from this distribution's offer: what is left after the change. Both the
+    # row and the basket bar replace theirs out of band (the request came from the form
+    # around the whole list).
+    row = Markup(context["rows"].row(shop_product(db.session, distribution, product_id), oob=True))
+    return render_template("shop/_line_response.html", row=row, **context), status
 
 
 @bp.route("/orders")

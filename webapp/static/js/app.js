@@ -25,19 +25,45 @@
   window.CourtCircuit = { csrfToken: csrfToken };
 })();
 
-// Shop: a typed quantity is saved when the field changes (the form still works without JS).
-document.addEventListener("change", function (event) {
-  var input = event.target;
-  if (input.classList && input.classList.contains("qty-input") && input.form) {
-    // A synthetic submit reaches htmx's boosted-form handler and never submits natively;
-    // requestSubmit() did both in Chromium after a reload.
-    if (window.htmx) {
-      window.htmx.trigger(input.form, "submit");
-    } else {
-      input.form.requestSubmit();
-    }
+// Shop: the product list is one form (templates/shop/shop.html), so the page carries its
+// CSRF token once. A tap on − / + or a typed quantity posts that product's fields only, to
+// that product's URL; the answer replaces the row and the basket bar out of band.
+(function () {
+  "use strict";
+  function shopForm(elt) {
+    return elt instanceof HTMLFormElement && elt.classList.contains("shop-form");
   }
-});
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt;
+    if (!shopForm(form)) return;
+    var trigger = event.detail.triggeringEvent || {};
+    var button = trigger.submitter; // a tap on − or +
+    var control = button || (trigger.detail && trigger.detail.field); // or a typed quantity
+    var row = control && control.closest(".product");
+    if (!row) { event.preventDefault(); return; }
+    var id = row.id.slice("product-".length);
+    // A queued tap runs after the previous answer replaced the row: read the row on the page.
+    var input = document.getElementById(row.id).querySelector("input[name^='q-']");
+    var parameters = { q: input ? input.value : "0" };
+    if (button) parameters.op = button.value;
+    event.detail.path = form.getAttribute("hx-post") + id;
+    event.detail.parameters = parameters;
+  });
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (input.form && shopForm(input.form) && input.name.indexOf("q-") === 0 && window.htmx) {
+      window.htmx.trigger(input.form, "submit", { field: input });
+    }
+  });
+  // Enter in a quantity field saves it (the form's default button is a disabled stand-in).
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (event.key === "Enter" && input.form && shopForm(input.form) && input.name) {
+      event.preventDefault();
+      input.blur(); // the change event, if the value changed, sends it
+    }
+  });
+})();
 
 // Signing out removes the distribution sheets this browser keeps for offline use (names,
 // phones, amounts): the service worker sends what waits first (sheet-store.js signOut).
