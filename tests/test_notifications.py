@@ -371,3 +371,26 @@ def test_reminders_are_committed_batch_by_batch(app, session, now, monkeypatch):
     factories.fresh(session)
     refs = sorted(session.scalars(select(OutboxMessage.ref)).all())
     assert refs == sorted(f"d{d.id}" for d in days[:2])
+
+
+def test_one_sender_at_a_time_queues_reminders_on_postgresql(app, session, now):
+    """Two machines' senders: while one holds the queueing lock the other skips the minute."""
+    from sqlalchemy import text
+
+    from webapp.cli import REMINDER_LOCK, queue_reminders
+    from webapp.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("an advisory lock is PostgreSQL's (SQLite: one machine, one writer)")
+    group = factories.group(session, now=now)
+    factories.user(session, now=now, group=group)
+    d = factories.distribution(session, group=group, now=now, state="open")
+    d.orders_open_at = now - timedelta(hours=1)
+    session.commit()
+    with engine.connect() as other_sender:
+        assert other_sender.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": REMINDER_LOCK})
+        assert queue_reminders(app, now=now) == 0
+        other_sender.scalar(text("SELECT pg_advisory_unlock(:k)"), {"k": REMINDER_LOCK})
+    assert queue_reminders(app, now=now) == 1

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import click
 from flask import Flask
+from sqlalchemy import text
 
 from .cli_groups import register_groups_cli
 from .extensions import db
@@ -32,13 +34,40 @@ def register_cli(app: Flask) -> None:
 REMINDER_BATCH = 50
 
 
+# On PostgreSQL, one sender at a time queues reminders (a session-level advisory lock):
+# with a sender on each machine, the others skip the minute instead of building the same
+# messages and colliding on the outbox's unique key.
+REMINDER_LOCK = 0x0C0C_0001
+
+
+@contextmanager
+def _one_queuer(engine):
+    if engine.dialect.name != "postgresql":
+        yield True  # SQLite: one machine, its write lock already puts writers in a row
+        return
+    with engine.connect() as conn:
+        got = conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": REMINDER_LOCK})
+        conn.commit()
+        try:
+            yield bool(got)
+        finally:
+            if got:
+                conn.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": REMINDER_LOCK})
+                conn.commit()
+
+
 def queue_reminders(app: Flask, *, now) -> int:
     """Queue the reminders due at `now` in the outbox, committed batch by batch of
-    distributions; return how many."""
+    distributions; return how many (0 when another sender is queueing them now)."""
     from .services.notify import due_distribution_ids, queue_due
 
     queued = 0
-    with app.test_request_context(base_url=app.config.get("PUBLIC_URL") or "http://localhost"):
+    with (
+        app.test_request_context(base_url=app.config.get("PUBLIC_URL") or "http://localhost"),
+        _one_queuer(db.engine) as alone,
+    ):
+        if not alone:
+            return 0
         ids = due_distribution_ids(db.session, now=now)
         db.session.rollback()  # the read ends here
         for start in range(0, len(ids), REMINDER_BATCH):
