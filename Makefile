@@ -52,11 +52,12 @@ redis:
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
 	else echo "redis-server is missing: run 'sudo apt-get install redis-server' (its tests are skipped)"; fi
 
-# WeasyPrint (PDF sign-in sheets) needs Pango; most Debian images have it already.
+# WeasyPrint (contracts, purchase orders) needs Pango; the sign-in PDF (ReportLab) draws
+# with DejaVu Sans (accents, the tick boxes). Most Debian images have both already.
 pango:
-	@if ldconfig -p | grep -q libpangoft2-1.0; then :; \
-	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
-	else echo "Pango is missing: run 'sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0' (PDF sheets need it)"; fi
+	@if ldconfig -p | grep -q libpangoft2-1.0 && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; \
+	else echo "Pango or DejaVu is missing: run 'sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core' (PDFs need them)"; fi
 
 run: setup pango
 	$(FLASK) db upgrade
