@@ -132,3 +132,19 @@ def test_a_basket_taller_than_a_page_goes_on_without_losing_a_line():
     assert all(f"remplir la ligne {n:03d}" in text for n in range(400))
     assert "#2 · Grand Jean (suite)" in text
     assert text.index("Petit Paul") < text.index("Grand Jean") < text.index("Suivant Zoé")
+
+
+def test_products_sold_by_weight_read_in_kg_on_the_pdf_and_the_printed_sheet(
+    client, auth, session, now, day
+):
+    from decimal import Decimal
+
+    pork = factories.product(
+        session, catalogue=day["vegetables"], name="Côtes de porc", unit="kg", weighed=True
+    )
+    _member(session, now, day, "Léa", "Roux", [(pork, Decimal("1.2")), (day["bread"], 2)])
+    text = "\n".join(_pages(_get(client, auth, day).data))
+    assert "1,2 kg Côtes de porc, 2 × Pain" in text
+    printed = client.get(f"/distributions/{day['d'].id}/signin").get_data(as_text=True)
+    assert re.search(r"1,2 kg\s+Côtes de porc", printed)
+    assert re.search(r"2 ×\s+Pain", printed)

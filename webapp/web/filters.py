@@ -195,6 +195,19 @@ def register(app: Flask) -> None:
     )
 
 
+# Sold by measure: the quantity reads "1,2 kg", not "1,2 ×".
+_MEASURES = frozenset({"kg", "g", "litre", "cl"})
+
+
+def how_many(line, locale: str | None = None) -> str:
+    """A line's quantity as a volunteer reads it on the sheet: "2 ×", "1,2 kg"."""
+    product = line.product
+    q = quantity(line.quantity, locale)
+    if product.unit in _MEASURES and Decimal(product.quantity_per_unit or 1) == 1:
+        return f"{q} {unit_label(product.unit, Decimal(1), locale)}"
+    return f"{q} ×"
+
+
 def signin_lines(order, unavailable_word: str) -> str:
     """A member's lines as aligned text columns for the sign-in sheet."""
     rows = []
@@ -206,7 +219,7 @@ def signin_lines(order, unavailable_word: str) -> str:
             name = f"✗ {name} ({unavailable_word})"
         name = name if len(name) <= 40 else name[:39] + "…"
         rows.append(
-            f"{quantity(line.quantity):>6}  {name:<40} {money(line.unit_price_cents):>11} "
+            f"{how_many(line):>9}  {name:<40} {money(line.unit_price_cents):>11} "
             f"{money(line.total_cents):>11}"
         )
     return "\n".join(rows)

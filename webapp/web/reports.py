@@ -114,7 +114,7 @@ def _signin_sheet(distribution, group, catalogue, orders, duties, printed_at):
 
     from ..services.dates import first_upper
     from ..services.signin_pdf import Member, Sheet
-    from .filters import day, money, quantity, when
+    from .filters import day, how_many, money, when
 
     locale = str(get_locale())
     title = f"{group.name} — {_('Sign-in sheet')}"
@@ -149,7 +149,7 @@ def _signin_sheet(distribution, group, catalogue, orders, duties, printed_at):
             name = line.product.name
             if not line.product.active:
                 name = f"✗ {name} ({unavailable})"
-            items.append(f"{quantity(line.quantity, locale)} × {name}")
+            items.append(f"{how_many(line, locale)} {name}")
             if line.contract:
                 contract.append(line.product.name)
         phone = f" · {order.user.phone}" if order.user.phone else ""
