@@ -300,3 +300,23 @@ def test_the_one_form_without_js_keeps_a_bad_quantity_in_its_own_field(post, ses
     assert f'name="q-{bread.id}" value="abc"' in html and 'aria-invalid="true"' in html
     assert f'name="q-{carrots.id}" value="0"' in html
     assert _lines(session) == {}
+
+
+def test_rows_drawn_for_an_earlier_page_never_show_old_values(client, session, shop):
+    """Rows not in the member's basket are kept once drawn (the same for every member): a
+    changed product, another language or closed orders draw them again."""
+    d, bread = shop["d"], shop["bread"]
+    path = f"/distributions/{d.id}/shop"
+    assert "4,50\xa0€" in client.get(path).get_data(as_text=True)
+    bread.price_cents, bread.name, bread.stock = 475, "Pain bis", Decimal(1)
+    session.commit()
+    html = client.get(path).get_data(as_text=True)
+    assert "4,75\xa0€" in html and "Pain bis" in html and "Reste\xa0: 1" in html
+    assert "4,50\xa0€" not in html
+    shop["member"].locale = "en"
+    session.commit()
+    html = client.get(path).get_data(as_text=True)
+    assert "€4.75" in html and "Left: 1" in html and "Reste" not in html
+    d.orders_close_at = d.orders_open_at + timedelta(seconds=1)
+    session.commit()
+    assert f'name="q-{bread.id}"' not in client.get(path).get_data(as_text=True)

@@ -22,22 +22,32 @@ from markupsafe import Markup, escape
 from .filters import money, photo_url, quantity, unit_label
 
 OOB = ' hx-swap-oob="true"'  # the row of an htmx answer replaces its namesake on the page
+IN_BASKET, UNAVAILABLE = " in-basket", " unavailable"
+_DESCRIPTION = '<p class="muted small">{}</p>'
 
 
 _TUPLES: dict[tuple, type] = {}
 
 
-def _plain(rows: list) -> list:
-    """SQLAlchemy rows as named tuples: a row reads a dozen fields, and a field of SQLAlchemy's
+def _plain(row):
+    """A SQLAlchemy row as a named tuple: a row reads a dozen fields, and a field of SQLAlchemy's
     Row costs ten times more to read (3 ms for a thousand rows, a third of their drawing)."""
-    if not rows or not hasattr(rows[0], "_fields"):
-        return rows
-    fields = rows[0]._fields
+    fields = getattr(row, "_fields", None)
+    if fields is None:
+        return row
     plain = _TUPLES.get(fields)
     if plain is None:
         plain = _TUPLES[fields] = namedtuple("ShopProduct", fields)
-    make = plain._make
-    return [make(row) for row in rows]
+    return plain._make(row)
+
+
+# Rows of products not in the member's basket, by everything they are drawn from: the
+# product's row as the shop reads it, the locale, whether orders are open, the distribution
+# (its URLs). The same for every member: a thousand products drawn once per process and
+# language, then looked up (~0.5 µs a row instead of ~4). A changed product, stock or offer
+# is another key; the whole memo is dropped when it grows past `_DRAWN_MAX`.
+_DRAWN: dict[tuple, str] = {}
+_DRAWN_MAX = 20_000
 
 
 @dataclass
@@ -70,8 +80,24 @@ class ShopRows:
 
     def rows(self, products) -> Markup:
         """The rows of one catalogue's list."""
-        draw, listed = self._draw, self.listed
-        return Markup("".join([draw(p) for p in _plain(products) if listed(p)]))
+        own = self.ordered.keys() | self.errors.keys() | self.typed.keys()
+        context = (self.locale, self.is_open, self.distribution_id)
+        html = []
+        for product in products:
+            if product.id in own:  # this member's: drawn for them
+                plain = _plain(product)
+                html.append(self._draw(plain) if self.listed(plain) else "")
+                continue
+            key = (tuple(product), context)
+            drawn = _DRAWN.get(key)
+            if drawn is None:
+                plain = _plain(product)
+                drawn = self._draw(plain) if self.listed(plain) else ""
+                if len(_DRAWN) >= _DRAWN_MAX:
+                    _DRAWN.clear()
+                _DRAWN[key] = drawn
+            html.append(drawn)
+        return Markup("".join(html))
 
     def _unit(self, product) -> str:
         key = (product.unit, product.quantity_per_unit)
@@ -82,53 +108,58 @@ class ShopRows:
 
     def row(self, product, oob: bool = False) -> str:
         """One product: thumb, name, price, stock, and its −/quantity/+ while orders are open."""
-        return self._draw(_plain([product])[0], oob)
+        return self._draw(_plain(product), oob)
 
     def _draw(self, product, oob: bool = False) -> str:
-        pid, loc = product.id, self.locale
+        # Written for speed: one f-string, each field read once (a thousand rows a page).
+        pid, name, stock, loc = product.id, product.name, product.stock, self.locale
         line = self.ordered.get(pid)
         unavailable = not product.active or product.archived_at is not None
-        stock = product.stock
         sold_out = stock is not None and stock <= 0
+        labels = self.labels
+        if unavailable:
+            tag = labels["unavailable"]
+        elif sold_out:
+            tag = labels["sold_out"]
+        elif stock is not None:
+            tag = f"{labels['left']}{quantity(stock, loc)}</p>"
+        else:
+            tag = ""
         if product.photo:
             src = escape(photo_url(product.photo, thumb=True))
             thumb = f'<img src="{src}" alt="" width="64" height="64" loading="lazy">'
         else:
-            thumb = escape(product.name[:1])
-        classes = "product"
-        if line:
-            classes += " in-basket"
-        if unavailable:
-            classes += " unavailable"
-        out = [
-            f'<li class="{classes}" id="product-{pid}"{OOB if oob else ""}>'
-            f'<div class="thumb" aria-hidden="true">{thumb}</div>'
-            f'<div class="product-info"><h3 id="n{pid}">{escape(product.name)}</h3>'
-        ]
-        if product.description:
-            out.append(f'<p class="muted small">{escape(product.description)}</p>')
-        out.append(
-            f'<p class="price"><strong>{money(product.price_cents, loc)}</strong>'
-            f' <span class="muted">/ {self._unit(product)}</span></p>'
-        )
-        if unavailable:
-            out.append(self.labels["unavailable"])
-        elif sold_out:
-            out.append(self.labels["sold_out"])
-        elif stock is not None:
-            out.append(f"{self.labels['left']}{quantity(stock, loc)}</p>")
-        if line and line.unit_price_cents != product.price_cents:
-            out.append(f"{self.labels['your_price']}{money(line.unit_price_cents, loc)}</p>")
-        error = self.errors.get(pid)
-        if error:
-            out.append(f'<p class="field-error" id="e{pid}" role="alert">{escape(error)}</p>')
-        out.append("</div>")
+            thumb = escape(name[:1])
+        description = product.description
+        error = self.errors.get(pid) if self.errors else None
+        more = ""
+        if line or error:
+            more = self._more(product, line, error)
         if self.is_open and (line or not unavailable):
-            out.append(self._controls(product, line, unavailable or (sold_out and not line), error))
+            end = self._controls(product, line, unavailable or (sold_out and not line), error)
         elif line:
-            out.append(f'<p class="qty-fixed">× {quantity(line.quantity, loc)}</p>')
-        out.append("</li>")
-        return "".join(out)
+            end = f'<p class="qty-fixed">× {quantity(line.quantity, loc)}</p>'
+        else:
+            end = ""
+        return (
+            f'<li class="product{IN_BASKET if line else ""}{UNAVAILABLE if unavailable else ""}"'
+            f' id="product-{pid}"{OOB if oob else ""}>'
+            f'<div class="thumb" aria-hidden="true">{thumb}</div>'
+            f'<div class="product-info"><h3 id="n{pid}">{escape(name)}</h3>'
+            f"{_DESCRIPTION.format(escape(description)) if description else ''}"
+            f'<p class="price"><strong>{money(product.price_cents, loc)}</strong>'
+            f' <span class="muted">/ {self._unit(product)}</span></p>{tag}{more}</div>{end}</li>'
+        )
+
+    def _more(self, product, line, error) -> str:
+        """The price the member ordered at when it changed since, and the row's message."""
+        out = ""
+        if line and line.unit_price_cents != product.price_cents:
+            price = money(line.unit_price_cents, self.locale)
+            out = f"{self.labels['your_price']}{price}</p>"
+        if error:
+            out += f'<p class="field-error" id="e{product.id}" role="alert">{escape(error)}</p>'
+        return out
 
     def _controls(self, product, line, no_more: bool, error) -> str:
         pid = product.id

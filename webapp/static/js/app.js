@@ -33,12 +33,24 @@
   function shopForm(elt) {
     return elt instanceof HTMLFormElement && elt.classList.contains("shop-form");
   }
+  // The button tapped, kept on its submit event (a tap waiting in the queue keeps its own);
+  // SubmitEvent.submitter is missing before Safari 15.4, the last click stands in.
+  var tapped = null;
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button");
+    if (button && button.form && shopForm(button.form)) tapped = button;
+  }, true);
+  document.addEventListener("submit", function (event) {
+    if (shopForm(event.target)) event.shopButton = event.submitter || tapped;
+    tapped = null;
+  }, true);
   document.addEventListener("htmx:configRequest", function (event) {
     var form = event.detail.elt;
     if (!shopForm(form)) return;
     var trigger = event.detail.triggeringEvent || {};
-    var button = trigger.submitter; // a tap on − or +
-    var control = button || (trigger.detail && trigger.detail.field); // or a typed quantity
+    var field = trigger.detail && trigger.detail.field; // a typed quantity
+    var button = field ? null : trigger.shopButton; // or a tap on − or +
+    var control = button || field;
     var row = control && control.closest(".product");
     if (!row) { event.preventDefault(); return; }
     var id = row.id.slice("product-".length);
