@@ -45,9 +45,9 @@ def _plain(row):
 # product's row as the shop reads it, the locale, whether orders are open, the distribution
 # (its URLs). The same for every member: a thousand products drawn once per process and
 # language, then looked up (~0.5 µs a row instead of ~4). A changed product, stock or offer
-# is another key; the whole memo is dropped when it grows past `_DRAWN_MAX`.
+# is another key; the whole memo is dropped when it grows past `_DRAWN_MAX` (~1 KB a row).
 _DRAWN: dict[tuple, str] = {}
-_DRAWN_MAX = 20_000
+_DRAWN_MAX = 10_000
 
 
 @dataclass
