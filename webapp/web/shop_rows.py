@@ -41,12 +41,12 @@ def _plain(row):
     return plain._make(row)
 
 
-# Rows of products not in the member's basket, by everything they are drawn from: the
-# product's row as the shop reads it, the locale, whether orders are open, the distribution
-# (its URLs). The same for every member: a thousand products drawn once per process and
-# language, then looked up (~0.5 µs a row instead of ~4). A changed product, stock or offer
-# is another key; the whole memo is dropped when it grows past `_DRAWN_MAX` (~1 KB a row).
-_DRAWN: dict[tuple, str] = {}
+# Rows of products not in the member's basket, the same for every member: by product and
+# (locale, orders open, distribution), the product's row as the shop read it and the HTML
+# drawn from it. A row read again that equals the kept one is not drawn again (~0.6 µs a
+# row instead of ~4; comparing is cheaper than hashing its decimals). A changed product,
+# stock or offer replaces its entry; the memo is dropped if it grows past `_DRAWN_MAX`.
+_DRAWN: dict[tuple, tuple[tuple, str]] = {}
 _DRAWN_MAX = 10_000
 
 
@@ -84,18 +84,21 @@ class ShopRows:
         context = (self.locale, self.is_open, self.distribution_id)
         html = []
         for product in products:
-            if product.id in own:  # this member's: drawn for them
+            pid = product.id
+            if pid in own:  # this member's: drawn for them
                 plain = _plain(product)
                 html.append(self._draw(plain) if self.listed(plain) else "")
                 continue
-            key = (tuple(product), context)
-            drawn = _DRAWN.get(key)
-            if drawn is None:
+            values, key = tuple(product), (pid, context)
+            kept = _DRAWN.get(key)
+            if kept is not None and kept[0] == values:
+                drawn = kept[1]
+            else:
                 plain = _plain(product)
                 drawn = self._draw(plain) if self.listed(plain) else ""
                 if len(_DRAWN) >= _DRAWN_MAX:
                     _DRAWN.clear()
-                _DRAWN[key] = drawn
+                _DRAWN[key] = (values, drawn)
             html.append(drawn)
         return Markup("".join(html))
 
