@@ -320,3 +320,19 @@ def test_rows_drawn_for_an_earlier_page_never_show_old_values(client, session, s
     d.orders_close_at = d.orders_open_at + timedelta(seconds=1)
     session.commit()
     assert f'name="q-{bread.id}"' not in client.get(path).get_data(as_text=True)
+
+
+def test_a_line_ordered_before_a_price_change_shows_the_price_it_was_ordered_at(
+    client, session, shop, now
+):
+    bread = shop["bread"]
+    factories.order(
+        session, distribution=shop["d"], user=shop["member"], now=now, lines=[(bread, 2)]
+    )
+    bread.price_cents = 500
+    session.commit()
+    html = client.get(f"/distributions/{shop['d'].id}/shop").get_data(as_text=True)
+    row = html[html.index(f'id="product-{bread.id}"') :]
+    row = row[: row.index("</li>")]
+    assert "5,00\xa0€" in row and "Votre prix (au moment de la commande)\xa0: 4,50\xa0€" in row
+    assert f'name="q-{bread.id}" value="2"' in row and "in-basket" in html
