@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..domain.cycle import Action
 from ..domain.money import AmountError, basket_total_cents, parse_quantity, vat_breakdown
@@ -55,6 +55,8 @@ class ShopSection:
     products: list = field(default_factory=list)
 
 
+# What a shop row shows, and no more: each column read is converted a thousand times
+# (archived as a flag, not a date through its type's Python code; no VAT rate).
 PRODUCT_COLUMNS = (
     Product.id,
     Product.name,
@@ -63,9 +65,8 @@ PRODUCT_COLUMNS = (
     Product.quantity_per_unit,
     Product.weighed,
     Product.price_cents,
-    Product.vat_rate,
     Product.photo,
-    Product.archived_at,
+    Product.archived_at.is_not(None).label("archived"),
     Product.catalogue_id,
 )
 
@@ -83,7 +84,7 @@ def _shop_rows(distribution: Distribution):
 
 
 def shop_products(session: Session, distribution: Distribution) -> list[ShopSection]:
-    """The catalogues taking part with their products, in three queries.
+    """The catalogues taking part (with their producers) and their products, in two queries.
 
     Products come as plain rows, not ORM objects: a shop may list a thousand of them and
     only reads them.
@@ -95,11 +96,13 @@ def shop_products(session: Session, distribution: Distribution) -> list[ShopSect
             distribution_catalogues.c.distribution_id == distribution.id,
             Catalogue.kind != "constant",  # contracts reach baskets by subscription only
         )
-        .options(selectinload(Catalogue.producer))
+        .options(joinedload(Catalogue.producer))
         .order_by(Catalogue.name)
     ).all()
     sections = {c.id: ShopSection(c) for c in catalogues}
-    rows = session.execute(
+    # Executed on the connection, not through the ORM: plain rows straight from the cursor
+    # (the ORM's row loading was a third of the page's time for a thousand products).
+    rows = session.connection().execute(
         _shop_rows(distribution)
         .where(Product.catalogue_id.in_(list(sections)))
         .order_by(Product.name)

@@ -76,7 +76,7 @@ class ShopRows:
 
     def listed(self, product) -> bool:
         """Whether the page lists it: listed in its catalogue, or already in the basket."""
-        return (product.listed and not product.archived_at) or product.id in self.ordered
+        return (product.listed and not product.archived) or product.id in self.ordered
 
     def rows(self, products) -> Markup:
         """The rows of one catalogue's list."""
@@ -117,7 +117,7 @@ class ShopRows:
         # Written for speed: one f-string, each field read once (a thousand rows a page).
         pid, name, stock, loc = product.id, product.name, product.stock, self.locale
         line = self.ordered.get(pid)
-        unavailable = not product.active or product.archived_at is not None
+        unavailable = not product.active or product.archived
         sold_out = stock is not None and stock <= 0
         labels = self.labels
         if unavailable:
