@@ -209,3 +209,43 @@ def test_bad_group_settings_save_nothing(auth, post, session, coordinator, group
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     factories.fresh(session)
     assert session.get(type(group), group.id).name == "AMAP des Tests"
+
+
+def test_many_open_invitations_and_requests_are_counted_not_all_listed(
+    client, auth, session, now, group, coordinator
+):
+    """After importing a large group: the newest 100 invitations are listed, the rest
+    counted; pending join requests counted, refused ones not."""
+    from datetime import timedelta
+
+    from webapp.models import Invitation, JoinRequest
+
+    for n in range(130):
+        session.add(
+            Invitation(
+                group_id=group.id,
+                email=f"p{n:03d}@example.test",
+                token_hash=f"{n:064d}",
+                created_at=now - timedelta(minutes=130 - n),
+                expires_at=now + timedelta(days=7),
+            )
+        )
+    for n, state in enumerate(["pending"] * 3 + ["refused"] * 5):
+        session.add(
+            JoinRequest(
+                group_id=group.id,
+                first_name="A",
+                last_name=f"B{n}",
+                email=f"j{n}@example.test",
+                state=state,
+                created_at=now,
+            )
+        )
+    session.commit()
+    auth.login("coord@example.test")
+    html = client.get("/members/").get_data(as_text=True)
+    assert "130 invitations sans réponse" in html
+    assert "p129@example.test" in html and "p030@example.test" in html  # the newest 100
+    assert "p029@example.test" not in html
+    assert "Et 30 de plus." in html
+    assert re.search(r"Demandes d(&#39;|'|’)adhésion <span class=\"badge\">3</span>", html)

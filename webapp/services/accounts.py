@@ -238,20 +238,33 @@ def queue_invitation(
     )
 
 
-def open_invitations(session: Session, group: Group, *, now: datetime) -> list[Invitation]:
+def _open_invitations(group: Group, now: datetime):
+    return (
+        Invitation.group_id == group.id,
+        Invitation.producer_id.is_(None),
+        Invitation.accepted_at.is_(None),
+        Invitation.expires_at > now,
+    )
+
+
+def open_invitations(
+    session: Session, group: Group, *, now: datetime, limit: int | None = None
+) -> list[Invitation]:
     """Invitations of a group to join it (not producers') not yet accepted nor expired,
-    newest first."""
+    newest first (the first `limit` of them)."""
     return list(
         session.scalars(
             select(Invitation)
-            .where(
-                Invitation.group_id == group.id,
-                Invitation.producer_id.is_(None),
-                Invitation.accepted_at.is_(None),
-                Invitation.expires_at > now,
-            )
+            .where(*_open_invitations(group, now))
             .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+            .limit(limit)
         )
+    )
+
+
+def open_invitation_count(session: Session, group: Group, *, now: datetime) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Invitation).where(*_open_invitations(group, now))
     )
 
 

@@ -229,6 +229,15 @@ def offer_free_places(
     return offered
 
 
+def pending_count(session: Session, group: Group) -> int:
+    """How many requests wait for a coordinator's answer."""
+    return session.scalar(
+        select(func.count())
+        .select_from(JoinRequest)
+        .where(JoinRequest.group_id == group.id, JoinRequest.state == "pending")
+    )
+
+
 def requests_by_state(session: Session, group: Group) -> dict[str, list[JoinRequest]]:
     """The group's requests sorted by state, each list in the order they came."""
     rows = session.scalars(

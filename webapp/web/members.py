@@ -20,6 +20,7 @@ from ..services import ServiceError
 from ..services.accounts import (
     group_members_query,
     invite_member,
+    open_invitation_count,
     open_invitations,
     queue_invitation,
     set_role,
@@ -30,6 +31,7 @@ from ..services.joining import (
     close_join_link,
     offer_free_places,
     open_join_link,
+    pending_count,
     places_left,
     refuse_request,
     requests_by_state,
@@ -104,6 +106,9 @@ def change_role(membership_id: int):
     return _page(InviteForm(formdata=None), invite_link=None, status=400)
 
 
+SHOWN_INVITATIONS = 100  # the newest; the others are counted
+
+
 def _page(form, *, invite_link, status, sent=False):
     members = paginate(db.session, group_members_query(g.group), request.args.get("page"))
     now = clock.now()
@@ -114,8 +119,9 @@ def _page(form, *, invite_link, status, sent=False):
         invite_link=invite_link,
         sent=sent,
         role_form=RoleForm(formdata=None),
-        invitations=open_invitations(db.session, g.group, now=now),
-        pending=len(requests_by_state(db.session, g.group)["pending"]),
+        invitations=open_invitations(db.session, g.group, now=now, limit=SHOWN_INVITATIONS),
+        invitation_count=open_invitation_count(db.session, g.group, now=now),
+        pending=pending_count(db.session, g.group),
         places=places_left(db.session, g.group, now=now),
     ), status
 
