@@ -328,6 +328,28 @@ def test_pager_links_keep_the_other_parameters(client, signed_in):
     assert re.search(r'aria-current="page">[^<]*2[^<]*3<', html), "page 2 of 3"
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["page=2&_anchor=x", "page=2&endpoint=x", "page=2&_method=GET", "page=2&user_id=x&_external=1"],
+)
+def test_odd_parameter_names_are_kept_as_text_never_a_500(client, signed_in, query):
+    html = client.get(f"/members/{signed_in['member'].id}/history?{query}")
+    assert html.status_code == 200
+    nxt = re.search(r'<a href="([^"]+)" rel="next"', html.text).group(1).replace("&amp;", "&")
+    assert nxt.startswith(f"/members/{signed_in['member'].id}/history?")
+    assert query.split("&", 1)[1] in nxt and "page=3" in nxt
+
+
+def test_the_members_page_answered_by_a_post_pages_to_the_list_itself(client, post, signed_in):
+    """An invitation sent from page 1 answers with the members page: its "next" link is the
+    list's own address, not the form's (a GET there would be refused)."""
+    response = post("/members/invite", {"email": "new@example.test", "role": "member"})
+    assert response.status_code == 201
+    nxt = re.search(r'<a href="([^"]+)" rel="next"', response.text).group(1)
+    assert nxt.startswith("/members/?page=2")
+    assert client.get(nxt.replace("&amp;", "&")).status_code == 200
+
+
 def test_a_short_list_has_no_pager(client, auth, session, now):
     group = factories.group(session, now=now)
     coordinator = factories.user(session, now=now, group=group, role="coordinator")

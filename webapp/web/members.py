@@ -110,7 +110,9 @@ SHOWN_INVITATIONS = 100  # the newest; the others are counted
 
 
 def _page(form, *, invite_link, status, sent=False):
-    members = paginate(db.session, group_members_query(g.group), request.args.get("page"))
+    members = paginate(
+        db.session, group_members_query(g.group), request.args.get("page"), endpoint="members.index"
+    )
     now = clock.now()
     return render_template(
         "members/index.html",

@@ -9,7 +9,7 @@ ORDER BY with a unique column) so that no row is shown twice or skipped between 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from urllib.parse import quote, urlencode
 
 from flask import request, url_for
 from sqlalchemy import Select, func, select
@@ -35,6 +35,9 @@ class Page:
     number: int
     total: int
     per_page: int = PER_PAGE
+    # Where the pager's links go: the list's own page, also when a POST answered with it
+    # (an invitation sent from the members page); None: the page being answered.
+    endpoint: str | None = None
 
     @property
     def pages(self) -> int:
@@ -53,13 +56,18 @@ class Page:
         return self.number < self.pages
 
     def url(self, number: int, anchor: str | None = None) -> str:
-        """This same page of the list (filters, search, sort kept) at another page number."""
-        args = request.args.copy()
-        args.pop("page", None)
+        """This same page of the list (filters, search, sort kept) at another page number.
+        The path comes from the route's own values; the query string is copied as text
+        (never as arguments of url_for, which some names would break)."""
+        if self.endpoint is not None and self.endpoint != request.endpoint:
+            path, args = url_for(self.endpoint), []
+        else:
+            path = url_for(request.endpoint, **(request.view_args or {}))
+            args = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
         if number > 1:
-            args["page"] = str(number)
-        values: dict[str, Any] = {**(request.view_args or {}), **args.to_dict(flat=False)}
-        return url_for(request.endpoint, _anchor=anchor, **values)
+            args.append(("page", str(number)))
+        query = f"?{urlencode(args)}" if args else ""
+        return f"{path}{query}{f'#{quote(anchor)}' if anchor else ''}"
 
 
 def count(session: Session, query: Select) -> int:
@@ -76,6 +84,7 @@ def paginate(
     per_page: int = PER_PAGE,
     total: int | None = None,
     rows: bool = False,
+    endpoint: str | None = None,
 ) -> Page:
     """The asked page of `query` (a page past the end shows the last one).
 
@@ -87,4 +96,4 @@ def paginate(
     number = min(page_number(page_text), last)
     limited = query.limit(per_page).offset((number - 1) * per_page)
     items = list(session.execute(limited) if rows else session.scalars(limited))
-    return Page(items=items, number=number, total=total, per_page=per_page)
+    return Page(items=items, number=number, total=total, per_page=per_page, endpoint=endpoint)
