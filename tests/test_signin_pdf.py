@@ -68,7 +68,7 @@ def test_every_member_is_listed_in_order_with_amounts_and_page_numbers(
     assert positions == sorted(positions)  # sorted as the HTML sheet: by basket number
     assert text.index("Lovelace Ada") > positions[-1]
     assert text.count("Dû : 12,50 €") == 45  # 2 x 6,25 €, in French
-    assert "Dû : 19,75 €" in text and "1 × Poireaux, 3 × Pain" in text
+    assert "Dû : 19,75 €" in text and "1 × Poireaux (6,25 €), 3 × Pain (13,50 €)" in text
     assert "Le Panier — Liste d’émargement" in pages[0]
     assert text.count("Signature") == 46 and "☐ Espèces ☐ Chèque ☐ Carte" in text
 
@@ -94,7 +94,7 @@ def test_accents_survive(client, auth, session, now, day):
     oeufs = factories.product(session, catalogue=day["vegetables"], name="Œufs frais")
     _member(session, now, day, "Éloïse", "Hélène-Çœur", [(oeufs, 6)])
     text = "\n".join(_pages(_get(client, auth, day).data))
-    assert "Hélène-Çœur Éloïse" in text and "6 × Œufs frais" in text
+    assert "Hélène-Çœur Éloïse" in text and "6 × Œufs frais (" in text
     assert "Préau" in text  # the place, in the heading
     assert "Rendez les sacs.\nMerci à Noël !" in text  # the instructions, line by line
 
@@ -144,7 +144,7 @@ def test_products_sold_by_weight_read_in_kg_on_the_pdf_and_the_printed_sheet(
     )
     _member(session, now, day, "Léa", "Roux", [(pork, Decimal("1.2")), (day["bread"], 2)])
     text = "\n".join(_pages(_get(client, auth, day).data))
-    assert "1,2 kg Côtes de porc, 2 × Pain" in text
+    assert "1,2 kg Côtes de porc (" in text and "2 × Pain (9,00 €)" in text
     printed = client.get(f"/distributions/{day['d'].id}/signin").get_data(as_text=True)
     assert re.search(r"1,2 kg\s+Côtes de porc", printed)
     assert re.search(r"2 ×\s+Pain", printed)

@@ -149,6 +149,8 @@ def _signin_sheet(distribution, group, catalogue, orders, duties, printed_at):
             name = line.product.name
             if not line.product.active:
                 name = f"✗ {name} ({unavailable})"
+            else:  # the line's amount, for a volunteer checking a price at the table
+                name = f"{name} ({money(line.total_cents, locale)})"
             items.append(f"{how_many(line, locale)} {name}")
             if line.contract:
                 contract.append(line.product.name)
