@@ -119,7 +119,7 @@ def _same_database(first, folder):
 @pytest.fixture
 def owner(instances, now):
     with instances[0].app_context():
-        group = factories.group(db.session, now=now)
+        group = factories.group(db.session, now=now, join_token="share-me")
         factories.user(db.session, now=now, group=group, email="ada@example.test")
         db.session.commit()
 
@@ -172,3 +172,43 @@ def test_redis_away_fails_no_login_and_the_database_counts_meanwhile(instances, 
     assert _database_hits(instances[0]) == 3 * auth_views.LOGIN_ACCOUNT.amount
     refused = attempt(two, "ada@example.test", factories.PASSWORD, address="192.0.2.77")
     assert refused.headers["X-Refused"] == "429"
+
+
+def test_only_join_requests_that_are_made_count_in_redis(instances, owner, redis_client):
+    """Refused requests (here: the address is a member already) are not counted, as in the
+    database; made ones are, across instances."""
+    from .test_join_requests import _ask
+
+    one, two = (app.test_client() for app in instances)
+    for _ in range(5):
+        assert _ask(one, "ada@example.test").status_code == 400
+    assert redis_client.keys("*") == []
+    for n in range(3):
+        assert _ask((one, two)[n % 2], "new@example.test").status_code == 303
+    assert _ask(two, "new@example.test").status_code == 429
+
+
+def test_redis_away_is_not_asked_again_for_a_while(instances, owner, monkeypatch):
+    """Each try would cost a login its timeout: after a failure the database counts alone
+    for REDIS_RETRY_AFTER seconds, then Redis is tried again."""
+    from limits.strategies import MovingWindowRateLimiter
+
+    closed = f"redis://127.0.0.1:{_free_port()}/0"
+    instances[0].config["RATELIMIT_STORAGE_URI"] = closed
+    client = instances[0].test_client()
+    assert attempt(client, "ada@example.test").status_code == 400  # Redis fails: noted
+    asked = []
+
+    def refuse(*args, **kwargs):
+        asked.append(1)
+        raise redis.exceptions.ConnectionError("still away")
+
+    monkeypatch.setattr(MovingWindowRateLimiter, "get_window_stats", refuse)
+    monkeypatch.setattr(MovingWindowRateLimiter, "hit", refuse)
+    assert attempt(client, "ada@example.test").status_code == 400
+    assert asked == []  # not asked within the window
+    assert _database_hits(instances[0]) == 2 * 3
+    monkeypatch.setattr(ratelimit, "REDIS_RETRY_AFTER", 0)
+    ratelimit._away_until.clear()
+    assert attempt(client, "ada@example.test").status_code == 400
+    assert asked  # asked again once the window passed

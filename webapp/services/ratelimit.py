@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from time import monotonic
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
@@ -127,8 +128,14 @@ class LimitsCounter:
     def __init__(self, storage, fallback: DatabaseCounter | None = None):
         from limits.strategies import MovingWindowRateLimiter
 
+        self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage)
         self.fallback = fallback
+
+    def _away(self) -> bool:
+        """Whether the store failed a moment ago: then it is not asked again (each try
+        would cost the request its timeout) until REDIS_RETRY_AFTER has passed."""
+        return self.fallback is not None and _away_until.get(id(self.storage), 0) > monotonic()
 
     @staticmethod
     def _item(limit: Limit):
@@ -139,11 +146,18 @@ class LimitsCounter:
     def _unreachable(self, error: Exception) -> DatabaseCounter:
         if self.fallback is None:
             raise error
-        log.warning("Login limits' store unreachable (%s): counting in the database", error)
+        _away_until[id(self.storage)] = monotonic() + REDIS_RETRY_AFTER
+        log.warning(
+            "Login limits' store unreachable (%s): counting in the database for %d s",
+            error,
+            REDIS_RETRY_AFTER,
+        )
         return self.fallback
 
     def counts(self, checks: Iterable[tuple[Limit, str]], *, now: datetime) -> list[int]:
         checks = list(checks)
+        if self._away():
+            return self.fallback.counts(checks, now=now)
         try:
             result = []
             for limit, key in checks:
@@ -155,6 +169,9 @@ class LimitsCounter:
 
     def add(self, checks: Iterable[tuple[Limit, str]], *, now: datetime) -> None:
         checks = list(checks)
+        if self._away():
+            self.fallback.add(checks, now=now)
+            return
         try:
             for limit, key in checks:
                 self.limiter.hit(self._item(limit), limit.scope, key)
@@ -180,6 +197,9 @@ def _store_errors() -> tuple[type[Exception], ...]:
 
 
 _STORE_ERRORS = _store_errors()
+# After a failure the store is left alone this long (seconds), per process and storage.
+REDIS_RETRY_AFTER = 30
+_away_until: dict[int, float] = {}
 REDIS_SCHEMES = ("redis://", "rediss://", "redis+sentinel://", "redis+cluster://")
 # One storage (and its connection pool) per URI and process, not one per request.
 _storages: dict[str, object] = {}

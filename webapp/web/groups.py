@@ -142,18 +142,25 @@ JOIN_ADDRESS = Limit("join-address", 20, timedelta(hours=1))
 JOIN_EMAIL = Limit("join-email", 3, timedelta(hours=1))
 
 
+def _join_checks(email: str) -> list:
+    return [(JOIN_ADDRESS, client_address()), (JOIN_EMAIL, account_key(email))]
+
+
 def _join_limited(email: str) -> bool:
-    """Whether this join request is one too many; counts it otherwise, in the request's
-    transaction: only requests that are made count (a refused one creates nothing)."""
+    """Whether this join request would be one too many."""
     if not limits_on():
         return False
-    now = clock.now()
-    checks = [(JOIN_ADDRESS, client_address()), (JOIN_EMAIL, account_key(email))]
     limits = counter(in_request=True)
-    if ratelimit.exceeded(limits, checks, now=now) is not None:
-        return True
-    ratelimit.record(limits, checks, now=now)
-    return False
+    return ratelimit.exceeded(limits, _join_checks(email), now=clock.now()) is not None
+
+
+def _count_join(email: str) -> None:
+    """Count a join request once it is made (a refused one creates nothing and is not
+    counted, whatever the storage); in the database, within the request's transaction.
+    Two requests at the very same instant may both pass the last place of a limit: the
+    limit slows a flood, it does not need to be exact."""
+    if limits_on():
+        ratelimit.record(counter(in_request=True), _join_checks(email), now=clock.now())
 
 
 @bp.route("/join/<token>", methods=["GET", "POST"])
@@ -190,6 +197,7 @@ def ask_to_join(token: str):
             field = getattr(form, error.field or "", None) or form.email
             field.errors = [*field.errors, error.message]
         else:
+            _count_join(form.email.data or "")
             return redirect(url_for("groups.join_sent", token=token), code=303)
     status = 400 if request.method == "POST" else 200
     return render_template("groups/join.html", form=form, group=group, member=member), status
