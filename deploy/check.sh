@@ -95,7 +95,7 @@ for port in "$APP_A" "$APP_B"; do
         >"$WORK/app-$port.log" 2>&1 &
     PIDS+=($!)
 done
-"$BIN/flask" --app webapp notify-loop --every 60 >"$WORK/sender.log" 2>&1 &
+nice -n 10 "$BIN/flask" --app webapp notify-loop --every 60 --remind-every 600 >"$WORK/sender.log" 2>&1 &
 PIDS+=($!)
 for port in "$APP_A" "$APP_B"; do
     for _ in $(seq 100); do

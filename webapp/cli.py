@@ -83,15 +83,16 @@ def queue_reminders(app: Flask, *, now) -> int:
     return queued
 
 
-def notify_once(app: Flask, *, now=None) -> dict:
-    """Queue the reminders due now, then deliver the outbox; return the counts."""
+def notify_once(app: Flask, *, now=None, reminders: bool = True) -> dict:
+    """Queue the reminders due now (unless `reminders` is false), then deliver the outbox;
+    return the counts."""
     from . import clock
     from .sender import deliver_due
 
     if now is None:
         with app.app_context():
             now = clock.now()
-    counts = {"queued": queue_reminders(app, now=now)}
+    counts = {"queued": queue_reminders(app, now=now) if reminders else 0}
     counts.update(deliver_due(app, now=now))
     return counts
 
@@ -105,14 +106,25 @@ def summary(counts: dict) -> str:
 
 def register_notify(app: Flask) -> None:
     @app.cli.command("notify")
-    def notify_command() -> None:
-        """Queue the reminders that are due and deliver the outbox (run it every minute)."""
-        click.echo(summary(notify_once(app)))
+    @click.option(
+        "--reminders/--no-reminders",
+        default=True,
+        help="Also look for the reminders due (a pass over every group: every 10 minutes is "
+        "enough, their windows are hours wide).",
+    )
+    def notify_command(reminders: bool) -> None:
+        """Deliver the outbox (run it every minute) and queue the reminders that are due."""
+        click.echo(summary(notify_once(app, reminders=reminders)))
 
     @app.cli.command("notify-loop")
-    @click.option("--every", default=60, help="Seconds between two full runs.")
+    @click.option("--every", default=60, help="Seconds between two deliveries of the outbox.")
+    @click.option(
+        "--remind-every",
+        default=600,
+        help="Seconds between two looks for the reminders due (a pass over every group).",
+    )
     @click.option("--poll", default=0.5, help="Seconds between two looks for a wake-up.")
-    def notify_loop_command(every: int, poll: float) -> None:
+    def notify_loop_command(every: int, remind_every: int, poll: float) -> None:
         """Run the sender periodically, and at once when a request queued messages
         (what `make run` uses instead of cron)."""
         import logging
@@ -124,7 +136,7 @@ def register_notify(app: Flask) -> None:
         # One summary line per run, not a warning per e-mail when SMTP_HOST is unset.
         logging.getLogger("webapp.services.mail").setLevel(logging.ERROR)
 
-        seen, next_full, started = woken_at(app), 0.0, False
+        seen, next_full, next_remind, started = woken_at(app), 0.0, 0.0, False
         while True:
             woken = woken_at(app)
             full = time.monotonic() >= next_full
@@ -133,7 +145,10 @@ def register_notify(app: Flask) -> None:
                 try:
                     if full:
                         next_full = time.monotonic() + every
-                        counts = notify_once(app)
+                        remind = time.monotonic() >= next_remind
+                        if remind:
+                            next_remind = time.monotonic() + remind_every
+                        counts = notify_once(app, reminders=remind)
                     else:
                         with app.app_context():
                             now = clock.now()
@@ -144,7 +159,10 @@ def register_notify(app: Flask) -> None:
                     click.echo(f"notify failed: {error}", err=True)
             if not started:
                 started = True
-                click.echo(f"Sender loop started: every {every} s, and when woken.")
+                click.echo(
+                    f"Sender loop started: every {every} s and when woken; reminders every "
+                    f"{remind_every} s."
+                )
                 if not app.config.get("SMTP_HOST"):
                     click.echo("SMTP_HOST is not set: e-mails are not sent, only counted.")
             time.sleep(poll)
