@@ -42,6 +42,9 @@ URL = urlsplit(os.environ["DEPLOY_URL"])
 DB = os.environ["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
 DEADLINE_S = float(os.environ.get("BENCH_SECONDS", "90"))
 SHOPPERS, TABLETS, COORDINATORS = 200, 50, 20
+# Shoppers arrive over this many seconds (as tablets over 10): the evening's members come
+# in over the hour, not 200 in the same instant. 0 starts them all at once.
+ARRIVALS_S = float(os.environ.get("BENCH_ARRIVALS", "20"))
 WEEK_TODAY, WEEK_TONIGHT = 53, 54
 CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 TLS = ssl._create_unverified_context()  # the certificate made at set-up
@@ -158,6 +161,7 @@ def shopper(rec: Recorder, client: Client, group: int, stop: float, rng: random.
     d = distribution(group, WEEK_TONIGHT)
     shop = f"/distributions/{d}/shop"
     products = [(group - 1) * 40 + p for p in range(1, 41)]
+    time.sleep(rng.uniform(0, ARRIVALS_S))
     for _ in range(3):  # at most 3 visits of the shop, 5 changes each
         if time.monotonic() > stop:
             return
@@ -531,6 +535,7 @@ def main() -> None:
         "data": json.loads(data_file.read_text()) if data_file.exists() else None,
         "groups_with_100_members": sum(1 for n in sizes.values() if n == 100),
         "clients": {
+            "shoppers_arrive_over_s": ARRIVALS_S,
             "shoppers": len(shoppers),
             "tablets": len(tablets),
             "coordinators": len(coordinators),
