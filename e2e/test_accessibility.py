@@ -68,6 +68,9 @@ def test_no_serious_accessibility_violation(browser, base_url, pages, persona, s
             page.goto(path)
             page.wait_for_load_state("load")
             found = _violations(page)
+            wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            if wide > 0:  # a phone scrolls sideways: something overflows the page
+                found.append({"rule": "page-wider-than-the-screen", "by_px": wide})
             if found:
                 problems[f"{name} {path}"] = found
         assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)
