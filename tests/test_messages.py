@@ -311,3 +311,22 @@ def test_service_refuses_a_list_without_its_distribution(app, session, world, no
             now=now,
         )
     assert refused.value.field == "audience"
+
+
+def test_the_menu_counts_unread_messages_until_they_are_read(auth, post, client, session, world):
+    import re
+
+    auth.login("c@x.test")
+    _write(post, "all", subject="Un")
+    _write(post, "all", subject="Deux")
+    auth.logout()
+    auth.login("alice@x.test")
+
+    def badge():
+        found = re.search(r'Messages <span class="badge"[^>]*>(\d+)</span>', client.get("/").text)
+        return int(found.group(1)) if found else 0
+
+    assert badge() == 2
+    first = session.scalar(select(Message.id).order_by(Message.id))
+    client.get(f"/messages/{first}")
+    assert badge() == 1

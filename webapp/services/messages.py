@@ -295,20 +295,18 @@ def inbox_query(group: Group, user: User) -> Select:
     )
 
 
-def unread_count(session: Session, group: Group, user: User) -> int:
-    """How many of the member's messages in the group are not read yet."""
+def unread_count_query(group: Group, user: User) -> Select:
+    """The count of the member's messages in the group not read yet (the menu asks it
+    with its other questions in one statement)."""
     return (
-        session.scalar(
-            select(func.count())
-            .select_from(MessageRecipient)
-            .join(Message, Message.id == MessageRecipient.message_id)
-            .where(
-                Message.group_id == group.id,
-                MessageRecipient.user_id == user.id,
-                MessageRecipient.read_at.is_(None),
-            )
+        select(func.count())
+        .select_from(MessageRecipient)
+        .join(Message, Message.id == MessageRecipient.message_id)
+        .where(
+            Message.group_id == group.id,
+            MessageRecipient.user_id == user.id,
+            MessageRecipient.read_at.is_(None),
         )
-        or 0
     )
 
 

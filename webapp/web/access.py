@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import wraps
 
 from flask import abort, g
@@ -134,25 +135,41 @@ def is_producer() -> bool:
     )
 
 
-def menu_roles() -> tuple[bool, bool]:
-    """(has a producer page, manages catalogues here) for the menu: asked in one query,
-    once per request, only when a page draws the menu; a coordinator sees every
-    catalogue already, so only the producer page is asked for them."""
+@dataclass(frozen=True)
+class Menu:
+    """What the menu shows that depends on the person."""
+
+    producer: bool = False  # has a producer page
+    manages: bool = False  # manages catalogues of the current group
+    unread: int = 0  # messages of the current group not read yet
+
+
+def menu() -> Menu:
+    """The menu's questions, asked in one query once per request, only when a page draws
+    the menu (a coordinator sees every catalogue already: not asked for them)."""
     if not current_user.is_authenticated:
-        return False, False
-    cached = g.get("menu_roles")
+        return Menu()
+    cached = g.get("menu")
     if cached is None:
-        producer = select(Producer.id).where(Producer.user_id == current_user.id).exists()
-        manager = (
-            select(CatalogueManager.catalogue_id)
-            .where(CatalogueManager.membership_id == g.membership.id)
-            .exists()
-            if g.membership is not None and not is_coordinator()
-            else None
+        from ..services.messages import unread_count_query
+
+        producer = select(Producer.id).where(Producer.user_id == current_user.id)
+        columns = {"producer": producer.exists()}
+        if g.membership is not None and not is_coordinator():
+            columns["manages"] = (
+                select(CatalogueManager.catalogue_id)
+                .where(CatalogueManager.membership_id == g.membership.id)
+                .exists()
+            )
+        if g.get("group") is not None:
+            columns["unread"] = unread_count_query(g.group, current_user).scalar_subquery()
+        row = db.session.execute(select(*(c.label(k) for k, c in columns.items()))).one()
+        found = row._mapping
+        cached = g.menu = Menu(
+            producer=bool(found["producer"]),
+            manages=bool(found.get("manages")),
+            unread=int(found.get("unread") or 0),
         )
-        columns = [producer] if manager is None else [producer, manager]
-        row = db.session.execute(select(*columns)).one()
-        cached = g.menu_roles = (bool(row[0]), bool(row[1]) if manager is not None else False)
     return cached
 
 
@@ -160,6 +177,7 @@ def register_menu(app) -> None:
     """Menu entries that depend on the person: their producer page, the catalogues they
     manage."""
     app.jinja_env.globals.update(
-        menu_is_producer=lambda: menu_roles()[0],
-        menu_manages_catalogues=lambda: menu_roles()[1],
+        menu_is_producer=lambda: menu().producer,
+        menu_manages_catalogues=lambda: menu().manages,
+        unread_messages=lambda: menu().unread,
     )

@@ -40,16 +40,6 @@ def linkify(text: str) -> Markup:
     return Markup("").join(out).replace("\n", Markup("<br>\n"))
 
 
-@bp.app_context_processor
-def _unread():
-    def unread_messages() -> int:
-        if not current_user.is_authenticated or g.get("group") is None:
-            return 0
-        return svc.unread_count(db.session, g.group, current_user)
-
-    return {"unread_messages": unread_messages}
-
-
 @bp.route("/")
 @member_required
 def inbox():
