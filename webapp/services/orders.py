@@ -118,11 +118,16 @@ def shop_product(session: Session, distribution: Distribution, product_id: int):
 
 
 def find_basket(session: Session, distribution: Distribution, user: User) -> Basket | None:
-    return session.scalar(
-        select(Basket)
-        .where(Basket.distribution_id == distribution.id, Basket.user_id == user.id)
-        .options(selectinload(Basket.lines).selectinload(OrderLine.product))
-        .execution_options(populate_existing=True)  # lines may have changed in this session
+    """The member's basket with its lines and their products, in one query."""
+    return (
+        session.scalars(
+            select(Basket)
+            .where(Basket.distribution_id == distribution.id, Basket.user_id == user.id)
+            .options(joinedload(Basket.lines).joinedload(OrderLine.product))
+            .execution_options(populate_existing=True)  # lines may have changed here
+        )
+        .unique()
+        .first()
     )
 
 
