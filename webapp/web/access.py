@@ -43,9 +43,10 @@ def is_coordinator() -> bool:
     return bool(current_user.is_authenticated and g.membership and g.membership.is_coordinator)
 
 
-def get_in_group_or_404(model, object_id: int):
-    """Load a group-scoped row of the current group; another group's answers 404."""
-    obj = db.session.get(model, object_id)
+def get_in_group_or_404(model, object_id: int, options=()):
+    """Load a group-scoped row of the current group (with loader `options`); another
+    group's answers 404."""
+    obj = db.session.get(model, object_id, options=list(options))
     if obj is None or g.group is None or obj.group_id != g.group.id:
         abort(404)
     return obj

@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.orm import joinedload
 
 from .. import clock
 from ..domain.cycle import Status
@@ -66,7 +67,10 @@ def _page(distribution: Distribution, context: dict, membership_notice=None) -> 
 @bp.route("/distributions/<int:distribution_id>/shop")
 @member_required
 def shop(distribution_id: int):
-    distribution = get_in_group_or_404(Distribution, distribution_id)
+    # its place is on the page: loaded with it
+    distribution = get_in_group_or_404(
+        Distribution, distribution_id, options=[joinedload(Distribution.place)]
+    )
     membership_notice = memberships.unpaid_notice(
         db.session, g.group.id, current_user, now=clock.now()
     )
