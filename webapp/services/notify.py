@@ -326,34 +326,13 @@ def _basket_ready_title(group: Group, d: Distribution, now: datetime) -> str:
     )
 
 
-def queue_due(
-    session: Session,
-    *,
-    now: datetime,
-    messages: list[Message] | None = None,
-    distribution_ids: list[int] | None = None,
-) -> int:
+def queue_due(session: Session, *, now: datetime, distribution_ids: list[int] | None = None) -> int:
     """Queue in the outbox every reminder due at `now` not queued before (for the
-    distributions given, or all); return how many."""
-    if messages is None:
-        messages = due_messages(session, now=now, distribution_ids=distribution_ids)
-    keys = [outbox.dedupe_key(m.kind, m.ref, user=m.user, email=None) for m in messages]
-    known = outbox.existing_keys(session, keys)
-    # Reminders sent before the outbox existed were logged here: not again.
-    refs = sorted({m.ref for m in messages})
-    legacy = {
-        (row.user_id, row.kind, row.ref)
-        for row in session.execute(
-            select(NotificationLog.user_id, NotificationLog.kind, NotificationLog.ref).where(
-                NotificationLog.ref.in_(refs)
-            )
-        )
-    }
+    distributions given, or all); return how many. `due_messages` already left out what
+    the outbox or the older log hold; `outbox.queue` keeps one row per key if another
+    sender queues the same at the same moment."""
     queued = 0
-    for message, key in zip(messages, keys, strict=True):
-        if key in known or (message.user.id, message.kind, message.ref) in legacy:
-            continue
-        known.add(key)
+    for message in due_messages(session, now=now, distribution_ids=distribution_ids):
         row = outbox.queue(
             session,
             kind=message.kind,

@@ -16,19 +16,6 @@ from sqlalchemy.orm import Session
 from ..models import OutboxMessage, User
 
 
-def existing_keys(session: Session, keys: list[str]) -> set[str]:
-    """Which of these dedupe keys are queued already (one query per 500 keys)."""
-    found: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        found.update(
-            session.scalars(
-                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))
-            )
-        )
-    return found
-
-
 def absolute(url: str) -> str:
     """A link that works from an e-mail: on PUBLIC_URL when set, else on the address the
     request came to (a sender running later has no request to ask)."""

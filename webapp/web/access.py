@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Catalogue, CatalogueManager, Producer
+from ..services.messages import unread_count_query
 
 
 def member_required(view):
@@ -126,16 +127,6 @@ def catalogue_required(need: str = READ):
     return decorator
 
 
-def is_producer() -> bool:
-    """The signed-in person has a producer page (one of their farms' records)."""
-    if not current_user.is_authenticated:
-        return False
-    return (
-        db.session.scalar(select(Producer.id).where(Producer.user_id == current_user.id).limit(1))
-        is not None
-    )
-
-
 @dataclass(frozen=True)
 class Menu:
     """What the menu shows that depends on the person."""
@@ -152,8 +143,6 @@ def menu() -> Menu:
         return Menu()
     cached = g.get("menu")
     if cached is None:
-        from ..services.messages import unread_count_query
-
         producer = select(Producer.id).where(Producer.user_id == current_user.id)
         columns = {"producer": producer.exists()}
         if g.membership is not None and not is_coordinator():
