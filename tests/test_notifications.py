@@ -394,3 +394,19 @@ def test_one_sender_at_a_time_queues_reminders_on_postgresql(app, session, now):
         assert queue_reminders(app, now=now) == 0
         other_sender.scalar(text("SELECT pg_advisory_unlock(:k)"), {"k": REMINDER_LOCK})
     assert queue_reminders(app, now=now) == 1
+
+
+def test_notify_without_reminders_delivers_and_queues_none(app, session, now):
+    """Cron's every-minute line (`notify --no-reminders`) only delivers; the every-10-minute
+    line also looks for the reminders due."""
+    group = factories.group(session, now=now)
+    factories.user(session, now=now, group=group)
+    d = factories.distribution(session, group=group, now=now, state="open")
+    d.orders_open_at = now - timedelta(hours=1)
+    session.commit()
+    runner = app.test_cli_runner()
+    quiet = runner.invoke(args=["notify", "--no-reminders"])
+    assert quiet.exit_code == 0 and quiet.output.startswith("0 reminders queued")
+    assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    full = runner.invoke(args=["notify"])
+    assert full.exit_code == 0 and full.output.startswith("1 reminder queued")
