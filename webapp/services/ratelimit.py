@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from time import monotonic
 
+from limits.errors import StorageError
+from redis.exceptions import RedisError
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -179,24 +181,8 @@ class LimitsCounter:
             self._unreachable(error).add(checks, now=now)
 
 
-def _store_errors() -> tuple[type[Exception], ...]:
-    errors: list[type[Exception]] = [ConnectionError, TimeoutError]
-    try:
-        from limits.errors import StorageError
-
-        errors.append(StorageError)
-    except ImportError:  # pragma: no cover - older `limits`
-        pass
-    try:
-        from redis.exceptions import RedisError
-
-        errors.append(RedisError)
-    except ImportError:  # pragma: no cover - no Redis client installed
-        pass
-    return tuple(errors)
-
-
-_STORE_ERRORS = _store_errors()
+# What a store that cannot be reached raises (redis and limits are dependencies).
+_STORE_ERRORS = (ConnectionError, TimeoutError, StorageError, RedisError)
 # After a failure the store is left alone this long (seconds), per process and storage.
 REDIS_RETRY_AFTER = 30
 _away_until: dict[int, float] = {}
