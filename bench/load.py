@@ -37,7 +37,10 @@ class Client:
         form: dict | None = None,
         headers: dict | None = None,
         raw: str | None = None,
+        decode: bool = True,
     ):
+        """Send one request; (status, body). `decode=False` leaves a gzipped body as it came:
+        timing the server, not this client's gunzip (~0.4 ms for the shop's 620 KB)."""
         body = urlencode(form) if form is not None else raw
         head = {
             "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
@@ -51,7 +54,8 @@ class Client:
         data = response.read()
         if response.headers.get("Content-Encoding") == "gzip":
             self.wire_bytes = len(data)
-            data = gzip.decompress(data)
+            if decode:
+                data = gzip.decompress(data)
         for value in response.headers.get_all("Set-Cookie") or []:
             name, _, rest = value.partition("=")
             self.cookies[name] = rest.split(";")[0]

@@ -142,6 +142,20 @@ def test_the_shop_works_without_javascript(browser, base_url):
     expect(page.get_by_role("textbox", name="Quantité de Pain complet")).to_have_value(
         str(start + 1)
     )
+    # Enter in a field saves what was typed (the form's hidden default button), and does not
+    # press the first product's −
+    page.goto(href)  # the message above gone
+    first_value = page.locator(".product").first.locator("input").input_value()
+    field = page.get_by_role("textbox", name="Quantité de Pain complet")
+    field.fill(str(start + 3))
+    field.press("Enter")
+    page.wait_for_load_state()
+    expect(page.get_by_text("Votre commande est enregistrée.")).to_be_visible()
+    page.goto(href)
+    expect(page.get_by_role("textbox", name="Quantité de Pain complet")).to_have_value(
+        str(start + 3)
+    )
+    expect(page.locator(".product").first.locator("input")).to_have_value(first_value)
     context.close()
 
 
@@ -164,7 +178,7 @@ def test_quick_taps_on_several_products_all_count_and_enter_saves_the_field_type
           for (const name of [...names, names[0]]) {
             const heading = [...document.querySelectorAll(".product h3")]
               .find((h) => h.textContent === name);
-            heading.closest(".product").querySelector("button[value=inc]").click();
+            heading.closest(".product").querySelector("button[name=inc]").click();
           }
         }""",
         names,

@@ -156,6 +156,7 @@ EXPECTED = [
     ("POST", "/distributions/<int:distribution_id>/remove-unavailable", "distributions.remove_unavailable", "coordinator_of_the_row"),
     ("GET", "/distributions/<int:distribution_id>/sheet", "sheet.page", "sheet"),
     ("GET", "/distributions/<int:distribution_id>/shop", "shop.shop", "group_member"),
+    ("POST", "/distributions/<int:distribution_id>/shop", "shop.save", "group_member"),
     ("POST", "/distributions/<int:distribution_id>/shop/products/<int:product_id>", "shop.line", "group_member"),
     ("GET", "/distributions/<int:distribution_id>/signin", "reports.signin", "coordinator_of_the_row"),
     ("GET", "/distributions/<int:distribution_id>/signin.pdf", "reports.signin_pdf", "coordinator_of_the_row"),

@@ -394,6 +394,20 @@ def test_coordinator_changes_a_members_basket_after_the_close(client, auth, post
     assert lines == {leeks.id: 3}
 
 
+def test_coordinator_basket_lists_archived_products_only_when_in_the_basket(
+    client, auth, session, now, world
+):
+    """An archived product is not offered again, but a line the member holds stays editable."""
+    auth.login("c@example.test")
+    d, leeks = world["d"], world["leeks"]
+    old = factories.product(session, catalogue=world["catalogue"], name="Blettes d'antan")
+    old.archived_at = leeks.archived_at = now
+    session.commit()
+    html = client.get(f"/distributions/{d.id}/baskets/{world['member'].id}").get_data(as_text=True)
+    assert "Blettes" not in html and f'name="q-{old.id}"' not in html
+    assert "Poireaux" in html and f'name="q-{leeks.id}" class="qty-input"' in html
+
+
 def test_coordinator_basket_edit_refuses_bad_input_and_validated_days(
     client, auth, post, session, now, world
 ):

@@ -168,7 +168,7 @@ def test_closed_shop_shows_the_basket_read_only(client, session, shop, now):
     d.orders_close_at = now - timedelta(minutes=1)
     session.commit()
     html = client.get(f"/distributions/{d.id}/shop").get_data(as_text=True)
-    assert "× 2" in html and 'name="op"' not in html
+    assert "× 2" in html and 'name="inc"' not in html
 
 
 def test_inactive_product_in_a_basket_stays_visible_marked_unavailable(client, session, shop, now):
@@ -280,25 +280,61 @@ def test_the_page_carries_its_csrf_token_once_whatever_the_number_of_products(
 
 
 def test_the_one_form_without_js_changes_only_the_product_whose_button_was_pressed(
-    post, session, shop
+    client, post, session, shop
 ):
-    """Without JavaScript the list's one form sends every field; the button's URL says which
-    product, its `q-<id>` field what was typed for it."""
+    """Without JavaScript the list's one form sends every field to the shop; the button says
+    which product (`inc` / `dec` = its id), its `q-<id>` field what was typed for it."""
     carrots, bread = shop["carrots"], shop["bread"]
-    everything = {f"q-{carrots.id}": "1", f"q-{bread.id}": "2", "op": "inc"}
-    response = post(f"/distributions/{shop['d'].id}/shop/products/{carrots.id}", everything)
+    path = f"/distributions/{shop['d'].id}/shop"
+    page = client.get(path).get_data(as_text=True)
+    assert f'action="{path}"' in page and f'name="inc" value="{carrots.id}"' in page
+    assert "formaction" not in page  # the rows name their product, not its URL
+    everything = {f"q-{carrots.id}": "1", f"q-{bread.id}": "2", "inc": str(carrots.id)}
+    response = post(path, everything)
     assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"{path}#product-{carrots.id}")
     assert _lines(session) == {carrots.id: Decimal("1.5")}  # weighed: + is half a kilo
+    post(path, {f"q-{carrots.id}": "1,5", f"q-{bread.id}": "0", "dec": str(carrots.id)})
+    assert _lines(session) == {carrots.id: Decimal(1)}
 
 
-def test_the_one_form_without_js_keeps_a_bad_quantity_in_its_own_field(post, session, shop):
+def test_enter_without_js_saves_every_quantity_typed(client, post, session, shop):
+    """Enter presses the form's hidden default button: what differs from the basket is saved,
+    a shortfall said."""
     carrots, bread = shop["carrots"], shop["bread"]
-    fields = {f"q-{carrots.id}": "0", f"q-{bread.id}": "abc"}
-    response = post(f"/distributions/{shop['d'].id}/shop/products/{bread.id}", fields)
-    assert response.status_code == 400
-    html = response.get_data(as_text=True)
-    assert f'name="q-{bread.id}" value="abc"' in html and 'aria-invalid="true"' in html
-    assert f'name="q-{carrots.id}" value="0"' in html
+    path = f"/distributions/{shop['d'].id}/shop"
+    page = client.get(path).get_data(as_text=True)
+    assert page.index('name="save"') < page.index('name="dec"')  # the default button
+    response = post(path, {f"q-{carrots.id}": "2,5", f"q-{bread.id}": "5", "save": "1"})
+    assert response.status_code == 303
+    assert _lines(session) == {carrots.id: Decimal("2.5"), bread.id: 3}  # 3 left of bread
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "vous en demandiez 5, il en reste 3" in html
+    post(path, {f"q-{carrots.id}": "2,5", f"q-{bread.id}": "0"})
+    assert _lines(session) == {carrots.id: Decimal("2.5")}
+
+
+def test_the_one_form_without_js_keeps_a_bad_quantity_in_its_own_field(client, post, session, shop):
+    carrots, bread = shop["carrots"], shop["bread"]
+    path = f"/distributions/{shop['d'].id}/shop"
+    for fields in (
+        {f"q-{carrots.id}": "0", f"q-{bread.id}": "abc", "inc": str(bread.id)},
+        {f"q-{carrots.id}": "1", f"q-{bread.id}": "abc"},  # Enter: nothing saved at all
+    ):
+        response = post(path, fields)
+        assert response.status_code == 400
+        html = response.get_data(as_text=True)
+        assert f'name="q-{bread.id}" value="abc"' in html and 'aria-invalid="true"' in html
+        assert _lines(session) == {}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"inc": "abc"}, {"dec": "999999999"}, {"q-abc": "1"}, {"q-999999": "1"}, {"inc": "²"}],
+)
+def test_the_one_form_without_js_refuses_unknown_products(post, session, shop, fields):
+    response = post(f"/distributions/{shop['d'].id}/shop", fields)
+    assert response.status_code == 404
     assert _lines(session) == {}
 
 
@@ -320,6 +356,39 @@ def test_rows_drawn_for_an_earlier_page_never_show_old_values(client, session, s
     d.orders_close_at = d.orders_open_at + timedelta(seconds=1)
     session.commit()
     assert f'name="q-{bread.id}"' not in client.get(path).get_data(as_text=True)
+
+
+def test_a_catalogue_drawn_for_everyone_never_shows_one_members_basket_to_another(
+    client, auth, session, shop, now
+):
+    """A catalogue holding none of the member's products is drawn once for every member; one
+    holding some is drawn for that member only."""
+    d, bread = shop["d"], shop["bread"]
+    factories.user(session, now=now, group=shop["group"], email="other@example.test")
+    factories.order(session, distribution=d, user=shop["member"], now=now, lines=[(bread, 2)])
+    path = f"/distributions/{d.id}/shop"
+    other_row = f'name="q-{bread.id}" value="0"'
+    auth.login("other@example.test")
+    assert other_row in client.get(path).get_data(as_text=True)
+    auth.login("m@example.test")
+    html = client.get(path).get_data(as_text=True)
+    assert f'name="q-{bread.id}" value="2"' in html and "product in-basket" in html
+    auth.login("other@example.test")
+    html = client.get(path).get_data(as_text=True)
+    assert other_row in html and "in-basket" not in html
+
+
+def test_what_is_kept_stays_within_its_budget():
+    from webapp.web.shop_rows import _Kept
+
+    kept = _Kept(budget=10)
+    kept.put("a", (1,), "xxxx")
+    kept.put("b", (2,), "yyyy")
+    assert kept.get("a") == (1, "xxxx")  # now the most recently used
+    kept.put("c", (3,), "zzzz")  # 12 characters: the least recently used ("b") goes
+    assert kept.get("b") is None and kept.get("a") and kept.get("c") and kept.size == 8
+    kept.put("a", (4,), "w")
+    assert kept.get("a") == (4, "w") and kept.size == 5
 
 
 def test_a_line_ordered_before_a_price_change_shows_the_price_it_was_ordered_at(

@@ -30,6 +30,7 @@ from ..services.orders import (
     summarise,
 )
 from .access import get_in_group_or_404, member_required
+from .converters import as_id
 from .filters import quantity
 from .shop_rows import ShopRows
 
@@ -56,7 +57,7 @@ def _page(distribution: Distribution, context: dict, membership_notice=None) -> 
     """The shop: each catalogue with its rows, in one form (one CSRF token for the page)."""
     rows = context["rows"]
     sections = [
-        (section.catalogue, rows.rows(section.products))
+        (section.catalogue, rows.rows(section))
         for section in shop_products(db.session, distribution)
     ]
     return render_template(
@@ -82,10 +83,9 @@ def _typed(product: Product) -> str:
     return request.form.get(f"q-{product.id}", request.form.get("q", ""))
 
 
-def _wanted(product: Product) -> Decimal:
+def _wanted(product: Product, op: str) -> Decimal:
     """The quantity asked by the form: the typed value, moved one step by +/-."""
     asked = read_quantity(product, _typed(product) or "0")
-    op = request.form.get("op", "")
     if op not in ("", "inc", "dec"):
         raise ServiceError(_("Unknown action."))
     step = Decimal("0.5") if product.weighed else Decimal(1)
@@ -116,56 +116,116 @@ def _shortfalls(result: OrderResult) -> list[str]:
     return messages
 
 
-@bp.route("/distributions/<int:distribution_id>/shop/products/<int:product_id>", methods=["POST"])
-@member_required
-def line(distribution_id: int, product_id: int):
-    """Set one product's quantity. HTMX gets the row and the basket bar; a form, a redirect."""
-    distribution = get_in_group_or_404(Distribution, distribution_id)
+def _save(distribution: Distribution, wanted) -> tuple[int, str]:
+    """Set the quantities `wanted()` returns; (status, message) of the outcome.
+
+    In a savepoint: a refusal undoes only this change, and what is drawn next comes from
+    what is stored (the request then ends in a rollback, status >= 400)."""
+    try:
+        with db.session.begin_nested():
+            result = set_quantities(
+                db.session, distribution, wanted(), actor=current_user, now=clock.now()
+            )
+    except ServiceError as error:
+        return error.status, error.message
+    return 200, " ".join(_shortfalls(result))
+
+
+def _back_to_the_shop(distribution: Distribution, status: int, message: str, product_id=None):
+    """Without JavaScript: the outcome as a flash message, then the shop (at the product)."""
+    if message:
+        flash(message, "error" if status >= 400 else "warning")
+    elif status == 200:
+        flash(_("Your order is saved."), "success")
+    anchor = f"product-{product_id}" if product_id else None
+    return redirect(url_for("shop.shop", distribution_id=distribution.id, _anchor=anchor), code=303)
+
+
+def _refused_fields(distribution: Distribution, errors: dict, typed: dict):
+    """The page again, each field in error keeping what was typed (a redirect would lose it)."""
+    return _page(distribution, _context(distribution, errors, typed)), 400
+
+
+def _change(distribution: Distribution, product_id: int, op: str):
+    """One product's quantity: the one the form typed for it, moved one step by `op`."""
     try:
         product = products_of(db.session, distribution, [product_id])[product_id]
     except ServiceError:
         abort(404)
-    status, message, unreadable = 200, "", False
     try:
-        # A savepoint: a refusal undoes only this change, and the row below is drawn from
-        # what is stored (the request then ends in a rollback, status >= 400).
-        with db.session.begin_nested():
-            try:
-                asked = _wanted(product)
-            except ServiceError as error:
-                unreadable = error.field is not None  # what was typed is not a quantity
-                raise
-            result = set_quantities(
-                db.session,
-                distribution,
-                {product_id: asked},
-                actor=current_user,
-                now=clock.now(),
-            )
-        message = " ".join(_shortfalls(result))
+        asked = _wanted(product, op)
     except ServiceError as error:
-        status, message = error.status, error.message
-    if not request.headers.get("HX-Request") and unreadable:
-        # The page again, the field in error keeping what was typed (no redirect: it would
-        # lose the value).
-        context = _context(distribution, {product_id: message}, {product_id: _typed(product)})
-        return _page(distribution, context), status
-    if not request.headers.get("HX-Request"):
-        if message:
-            flash(message, "error" if status >= 400 else "warning")
-        elif status == 200:
-            flash(_("Your order is saved."), "success")
-        target = url_for(
-            "shop.shop", distribution_id=distribution.id, _anchor=f"product-{product_id}"
+        if error.field is None:  # an unknown action
+            raise
+        if request.headers.get("HX-Request"):
+            return _line_answer(distribution, product, error.status, error.message)
+        return _refused_fields(
+            distribution, {product_id: error.message}, {product_id: _typed(product)}
         )
-        return redirect(target, code=303)
-    typed = {product_id: _typed(product)} if status >= 400 else None
-    context = _context(distribution, {product_id: message} if message else None, typed)
-    # Drawn again from this distribution's offer: what is left after the change. Both the
-    # row and the basket bar replace theirs out of band (the request came from the form
-    # around the whole list).
-    row = Markup(context["rows"].row(shop_product(db.session, distribution, product_id), oob=True))
+    status, message = _save(distribution, lambda: {product_id: asked})
+    if not request.headers.get("HX-Request"):
+        return _back_to_the_shop(distribution, status, message, product_id)
+    return _line_answer(distribution, product, status, message)
+
+
+def _line_answer(distribution: Distribution, product: Product, status: int, message: str):
+    """htmx: the product's row and the basket bar, both replacing theirs out of band (the
+    request came from the form around the whole list). The row is drawn again from this
+    distribution's offer: what is left after the change."""
+    pid = product.id
+    typed = {pid: _typed(product)} if status >= 400 else None
+    context = _context(distribution, {pid: message} if message else None, typed)
+    row = Markup(context["rows"].row(shop_product(db.session, distribution, pid), oob=True))
     return render_template("shop/_line_response.html", row=row, **context), status
+
+
+@bp.route("/distributions/<int:distribution_id>/shop/products/<int:product_id>", methods=["POST"])
+@member_required
+def line(distribution_id: int, product_id: int):
+    """Set one product's quantity. htmx gets the row and the basket bar; a form, a redirect."""
+    distribution = get_in_group_or_404(Distribution, distribution_id)
+    return _change(distribution, product_id, request.form.get("op", ""))
+
+
+@bp.route("/distributions/<int:distribution_id>/shop", methods=["POST"])
+@member_required
+def save(distribution_id: int):
+    """The list's one form, without JavaScript (it sends every product's field). A − or +
+    changes its own product only (`dec` / `inc` name it); Enter saves every quantity typed
+    that differs from the basket."""
+    distribution = get_in_group_or_404(Distribution, distribution_id)
+    for op in ("inc", "dec"):
+        if op in request.form:
+            product_id = request.form.get(op, type=as_id)
+            if product_id is None:
+                abort(404)
+            return _change(distribution, product_id, op)
+    fields = {}
+    for key, text in request.form.items():
+        if key.startswith("q-"):
+            try:
+                fields[as_id(key[2:])] = text
+            except ValueError:
+                abort(404)
+    try:
+        products = products_of(db.session, distribution, list(fields))
+    except ServiceError:
+        abort(404)
+    basket = summarise(find_basket(db.session, distribution, current_user))
+    held = {line.product_id: line.quantity for line in basket.lines}
+    wanted, errors = {}, {}
+    for product_id, text in fields.items():
+        try:
+            asked = read_quantity(products[product_id], text or "0")
+        except ServiceError as error:
+            errors[product_id] = error.message
+            continue
+        if asked != held.get(product_id, 0):
+            wanted[product_id] = asked
+    if errors:
+        return _refused_fields(distribution, errors, fields)
+    status, message = _save(distribution, lambda: wanted)
+    return _back_to_the_shop(distribution, status, message)
 
 
 @bp.route("/orders")

@@ -6,13 +6,14 @@ drawn here from format strings it costs a few µs. The page and the swap draw th
 the same `ShopRows.row`, so the two cannot differ.
 
 The rows sit inside one form (`templates/shop/shop.html`) so that the page carries its CSRF
-token once: each button names its product's URL (`formaction`) and each quantity field its
-product (`q-<id>`). With JavaScript, `static/js/app.js` posts the one product's fields.
+token once: each button names its action and product (`inc` / `dec` = id) and each quantity
+field its product (`q-<id>`); without JavaScript the form posts to the shop (`shop.save`).
+With JavaScript, `static/js/app.js` posts the one product's fields to its own URL.
 """
 
 from __future__ import annotations
 
-from collections import namedtuple
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from flask import url_for
@@ -26,28 +27,37 @@ IN_BASKET, UNAVAILABLE = " in-basket", " unavailable"
 _DESCRIPTION = '<p class="muted small">{}</p>'
 
 
-_TUPLES: dict[tuple, type] = {}
+class _Kept(OrderedDict):
+    """What was drawn, kept within a budget of characters: the least recently used goes first."""
+
+    def __init__(self, budget: int) -> None:
+        super().__init__()
+        self.budget, self.size = budget, 0
+
+    def get(self, key):
+        kept = super().get(key)
+        if kept is not None:
+            self.move_to_end(key)
+        return kept
+
+    def put(self, key, values, html) -> None:
+        old = self.pop(key, None)
+        if old is not None:
+            self.size -= len(old[-1])
+        self[key] = (*values, html)
+        self.size += len(html)
+        while self.size > self.budget and len(self) > 1:
+            self.size -= len(self.popitem(last=False)[1][-1])
 
 
-def _plain(row):
-    """A SQLAlchemy row as a named tuple: a row reads a dozen fields, and a field of SQLAlchemy's
-    Row costs ten times more to read (3 ms for a thousand rows, a third of their drawing)."""
-    fields = getattr(row, "_fields", None)
-    if fields is None:
-        return row
-    plain = _TUPLES.get(fields)
-    if plain is None:
-        plain = _TUPLES[fields] = namedtuple("ShopProduct", fields)
-    return plain._make(row)
-
-
-# Rows of products not in the member's basket, the same for every member: by product and
-# (locale, orders open, distribution), the product's row as the shop read it and the HTML
-# drawn from it. A row read again that equals the kept one is not drawn again (~0.6 µs a
-# row instead of ~4; comparing is cheaper than hashing its decimals). A changed product,
-# stock or offer replaces its entry; the memo is dropped if it grows past `_DRAWN_MAX`.
-_DRAWN: dict[tuple, tuple[tuple, str]] = {}
-_DRAWN_MAX = 10_000
+# What is drawn for every member alike (products not in their basket), by the products' rows
+# as the driver gave them: a row or a whole catalogue read again that equals the kept one is
+# not drawn again. A catalogue compares its hundred rows in C (~10 µs) where drawing them
+# costs ~400 µs; a row compares in ~0.6 µs where drawing it costs ~4. Keys hold the locale,
+# whether orders are open and the distribution; a changed product, stock or offer changes
+# the rows and so draws them again.
+_SECTIONS = _Kept(budget=4_000_000)  # (catalogue, context) -> (rows, their ids, html)
+_DRAWN = _Kept(budget=4_000_000)  # (product, context) -> (row, html)
 
 
 @dataclass
@@ -78,29 +88,40 @@ class ShopRows:
         """Whether the page lists it: listed in its catalogue, or already in the basket."""
         return (product.listed and not product.archived) or product.id in self.ordered
 
-    def rows(self, products) -> Markup:
-        """The rows of one catalogue's list."""
+    def rows(self, section) -> Markup:
+        """The rows of one catalogue's list (a `services.orders.ShopSection`)."""
         own = self.ordered.keys() | self.errors.keys() | self.typed.keys()
         context = (self.locale, self.is_open, self.distribution_id)
-        html = []
-        for product in products:
-            pid = product.id
-            if pid in own:  # this member's: drawn for them
-                plain = _plain(product)
-                html.append(self._draw(plain) if self.listed(plain) else "")
+        raw, key = section.raw, (section.catalogue.id, context)
+        kept = _SECTIONS.get(key)
+        if kept is not None and kept[0] == raw:
+            if own.isdisjoint(kept[1]):
+                return kept[2]
+            ids = kept[1]
+        else:
+            ids = frozenset(row[0] for row in raw)
+        if not own.isdisjoint(ids):  # some of this member's: drawn for them
+            return Markup("".join(self._each(raw, section.read, context, own)))
+        html = Markup("".join(self._each(raw, section.read, context, ())))
+        _SECTIONS.put(key, (raw, ids), html)
+        return html
+
+    def _each(self, raw, read, context, own):
+        for row in raw:
+            pid = row[0]
+            if pid in own:
+                product = read(row)
+                yield self._draw(product) if self.listed(product) else ""
                 continue
-            values, key = tuple(product), (pid, context)
+            key = (pid, context)
             kept = _DRAWN.get(key)
-            if kept is not None and kept[0] == values:
-                drawn = kept[1]
-            else:
-                plain = _plain(product)
-                drawn = self._draw(plain) if self.listed(plain) else ""
-                if len(_DRAWN) >= _DRAWN_MAX:
-                    _DRAWN.clear()
-                _DRAWN[key] = (values, drawn)
-            html.append(drawn)
-        return Markup("".join(html))
+            if kept is not None and kept[0] == row:
+                yield kept[1]
+                continue
+            product = read(row)
+            drawn = self._draw(product) if self.listed(product) else ""
+            _DRAWN.put(key, (row,), drawn)
+            yield drawn
 
     def _unit(self, product) -> str:
         key = (product.unit, product.quantity_per_unit)
@@ -111,7 +132,7 @@ class ShopRows:
 
     def row(self, product, oob: bool = False) -> str:
         """One product: thumb, name, price, stock, and its −/quantity/+ while orders are open."""
-        return self._draw(_plain(product), oob)
+        return self._draw(product, oob)
 
     def _draw(self, product, oob: bool = False) -> str:
         # Written for speed: one f-string, each field read once (a thousand rows a page).
@@ -171,14 +192,13 @@ class ShopRows:
             value = escape(typed)
         else:
             value = quantity(line.quantity, self.locale) if line else "0"
-        action = f'formaction="{self.line_url}{pid}"'
         invalid = f' aria-invalid="true" aria-describedby="e{pid}"' if error else ""
         return (
-            f'<div class="qty"><button name="op" value="dec" {action} class="secondary"'
+            f'<div class="qty"><button name="dec" value="{pid}" class="secondary"'
             f' aria-labelledby="l-less n{pid}"{"" if line else " disabled"}>−</button>'
             f'<input name="q-{pid}" value="{value}"'
             f' inputmode="{"decimal" if product.weighed else "numeric"}"'
             f' aria-labelledby="l-qty n{pid}"{invalid}>'
-            f'<button name="op" value="inc" {action} aria-labelledby="l-more n{pid}"'
+            f'<button name="inc" value="{pid}" aria-labelledby="l-more n{pid}"'
             f"{' disabled' if no_more else ''}>+</button></div>"
         )

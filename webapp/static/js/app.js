@@ -57,7 +57,7 @@
     // A queued tap runs after the previous answer replaced the row: read the row on the page.
     var input = document.getElementById(row.id).querySelector("input[name^='q-']");
     var parameters = { q: input ? input.value : "0" };
-    if (button) parameters.op = button.value;
+    if (button) parameters.op = button.name; // "inc" or "dec" (its value names the product)
     event.detail.path = form.getAttribute("hx-post") + id;
     event.detail.parameters = parameters;
   });
