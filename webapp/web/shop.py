@@ -53,16 +53,21 @@ def _context(distribution: Distribution, errors=None, typed=None) -> dict:
     return dict(distribution=distribution, summary=summary, state=state, is_open=is_open, rows=rows)
 
 
-def _page(distribution: Distribution, context: dict, membership_notice=None) -> str:
+# Where the catalogues go in the rendered page: they come as UTF-8 bytes (`ShopRows.catalogues`).
+_CATALOGUES = Markup("<!-- the catalogues -->")
+
+
+def _page(distribution: Distribution, context: dict, membership_notice=None) -> bytes:
     """The shop: each catalogue with its rows, in one form (one CSRF token for the page)."""
-    rows = context["rows"]
-    sections = [
-        (section.catalogue, rows.rows(section))
-        for section in shop_products(db.session, distribution)
-    ]
-    return render_template(
-        "shop/shop.html", sections=sections, membership_notice=membership_notice, **context
+    catalogues = context["rows"].catalogues(shop_products(db.session, distribution))
+    page = render_template(
+        "shop/shop.html",
+        catalogues=_CATALOGUES,
+        membership_notice=membership_notice,
+        **context,
     )
+    head, _, tail = page.partition(_CATALOGUES)
+    return b"".join((head.encode(), catalogues, tail.encode()))
 
 
 @bp.route("/distributions/<int:distribution_id>/shop")
