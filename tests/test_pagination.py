@@ -207,9 +207,14 @@ def test_balances_pages_cover_everyone_and_totals_cover_all_pages(client, sessio
         summary = client.get(f"/members/balances?page={number}").get_data(as_text=True)
         shown = re.search(r'id="balances-summary">.*?<strong>([^<]*)</strong>', summary).group(1)
         assert _cents(shown) == confirmed
-    # The form to record a payment still offers every member, not only this page's.
-    options = re.findall(r'<option value="(\d+)">', client.get("/members/balances").text)
-    assert set(everyone) <= {int(o) for o in options}
+    # Any member is found by a search, whichever page they are on, and their account page
+    # carries the form to record a payment (the page no longer lists every member in a menu).
+    last = session.get(User, seen[-1])
+    found = client.get("/members/balances", query_string={"q": last.email.upper()}).text
+    assert re.findall(BALANCE_ROW, found) == [str(last.id)]
+    assert "<option" not in client.get("/members/balances").text
+    account = client.get(f"/members/{last.id}/history").text
+    assert f'name="user_id" value="{last.id}"' in account
 
 
 def _cents(text: str) -> int:

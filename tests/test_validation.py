@@ -1,5 +1,6 @@
 """Validation: the tablet's records become confirmed ledger entries; undo appends reversals."""
 
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -220,6 +221,50 @@ def test_refund_and_payment_outside_distributions(client, auth, post, session, d
     page = client.get("/members/balances").get_data(as_text=True)
     assert "18,00\xa0€" in page
     assert "text/csv" in client.get("/members/balances?format=csv").content_type
+
+
+def test_a_payment_is_recorded_from_the_members_account_page(client, auth, post, session, day):
+    auth.login("c@example.test")
+    ada = day["ada"]
+    account = f"/members/{ada.id}/history"
+    page = client.get(account).get_data(as_text=True)
+    assert f'name="user_id" value="{ada.id}"' in page and "Paiement reçu" in page
+    response = post(
+        "/members/balances",
+        {"user_id": ada.id, "kind": "payment", "amount": "12,50", "method": "cheque"},
+    )
+    assert response.status_code == 303 and response.headers["Location"].endswith(account)
+    page = client.get(account).get_data(as_text=True)
+    assert "Enregistré." in page and "12,50\xa0€" in page
+    factories.fresh(session)
+    assert balances(session, day)[0] == 1250
+    # a refused amount says why, and records nothing
+    refused = post("/members/balances", {"user_id": ada.id, "kind": "payment", "amount": "-3"})
+    assert refused.status_code == 303 and refused.headers["X-Refused"] == "400"
+    factories.fresh(session)
+    assert balances(session, day)[0] == 1250
+
+
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [
+        ("ADA", ["ada"]),  # first name, any case
+        ("bob@exa", ["bob"]),  # e-mail
+        ("example", ["ada", "bob", "coordinator"]),
+        ("%", []),  # typed, not a wildcard
+        ("_", []),
+        ("zzz", []),
+        ("a" * 500, []),  # cut to 100 characters, no error
+    ],
+)
+def test_balances_search_by_name_or_email(client, auth, day, q, found):
+    auth.login("c@example.test")
+    response = client.get("/members/balances", query_string={"q": q})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    rows = re.findall(r'<tr><td><a href="/members/(\d+)/history"', html)
+    assert sorted(rows) == sorted(str(day[who].id) for who in found)
+    assert f"{len(found)} membre" in html and "correspond" in html
 
 
 def test_member_sees_history_with_running_balance(client, auth, session, now, day, app):

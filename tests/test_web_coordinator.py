@@ -458,8 +458,9 @@ def test_coordinator_finds_a_member_to_open_their_basket(client, auth, world):
     assert one.status_code == 302 and one.headers["Location"].endswith(
         f"/baskets/{world['member'].id}"
     )
-    none = client.get(f"/distributions/{world['d'].id}/baskets/pick?q=zzz")
-    assert "Aucun membre ne correspond." in none.get_data(as_text=True)
+    for q in ("zzz", "%", "_"):  # % and _ are what they are, not wildcards
+        none = client.get(f"/distributions/{world['d'].id}/baskets/pick", query_string={"q": q})
+        assert "Aucun membre ne correspond." in none.get_data(as_text=True)
 
 
 def test_archive_a_product_and_a_producer(client, auth, post, session, world):

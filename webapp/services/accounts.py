@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, contains_eager
 
 from ..models import Group, Invitation, Membership, User
@@ -334,12 +334,21 @@ def group_members_query(group: Group) -> Select:
     )
 
 
-def member_choices(session: Session, group: Group) -> list[tuple[int, str]]:
-    """(user id, "Last First") of every member, by name, for a <select>: two columns only."""
-    rows = session.execute(
-        select(User.id, User.last_name, User.first_name)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.group_id == group.id)
-        .order_by(func.lower(User.last_name), func.lower(User.first_name), User.id)
+MAX_SEARCH = 100  # characters of a search for members
+
+
+def named(search: str):
+    """SQL: the user (`User`) whose name, either way round, or e-mail holds `search`, in any
+    case; `%` and `_` are matched as typed, not as wildcards."""
+    text = search.strip()[:MAX_SEARCH].lower()
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(
+        *(
+            func.lower(column).like(like, escape="\\")
+            for column in (
+                User.first_name + " " + User.last_name,
+                User.last_name + " " + User.first_name,
+                User.email,
+            )
+        )
     )
-    return [(user_id, f"{last} {first}".strip()) for user_id, last, first in rows]

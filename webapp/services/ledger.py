@@ -8,6 +8,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import LedgerEntry, Membership, User
+from .accounts import named
 
 
 def balance_cents(session: Session, *, group_id: int, user_id: int) -> int:
@@ -75,9 +76,10 @@ def with_running_balance(session: Session, entries: list[LedgerEntry]) -> list[t
     return rows[::-1]
 
 
-def balances_query(*, group_id: int) -> Select:
-    """(user, balance) of each member of a group, by name then id."""
-    return (
+def balances_query(*, group_id: int, search: str = "") -> Select:
+    """(user, balance) of each member of a group (whose name or e-mail holds `search`), by
+    name then id."""
+    query = (
         select(User, func.coalesce(func.sum(LedgerEntry.amount_cents), 0).label("balance"))
         .join(Membership, Membership.user_id == User.id)
         .outerjoin(
@@ -90,6 +92,7 @@ def balances_query(*, group_id: int) -> Select:
         .group_by(User.id)
         .order_by(func.lower(User.last_name), func.lower(User.first_name), User.id)
     )
+    return query.where(named(search)) if search.strip() else query
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .. import clock
 from ..domain.money import whole
@@ -370,21 +370,16 @@ def edit_basket(distribution_id: int, user_id: int):
 def pick_member(distribution_id: int):
     """Find the member whose basket to open by name or e-mail; one match opens it."""
     from ..models import Membership, User
+    from ..services.accounts import named
 
     distribution = get_in_group_or_404(Distribution, distribution_id)
     q = (request.args.get("q") or "").strip()
     matches = []
     if q:
-        like = f"%{q.lower()}%"
         matches = db.session.scalars(
             select(User)
             .join(Membership)
-            .where(Membership.group_id == g.group.id)
-            .where(
-                (func.lower(User.first_name + " " + User.last_name).like(like))
-                | (func.lower(User.last_name + " " + User.first_name).like(like))
-                | (func.lower(User.email).like(like))
-            )
+            .where(Membership.group_id == g.group.id, named(q))
             .order_by(User.last_name)
             .limit(30)
         ).all()

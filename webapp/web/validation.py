@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import PAYMENT_METHODS, Basket, Distribution, Membership, User
 from ..services import ServiceError, audit, ledger
 from ..services import validation as svc
-from ..services.accounts import member_choices
+from ..services.accounts import MAX_SEARCH
 from ..services.sheet import late_events
 from .access import coordinator_required, get_in_group_or_404, member_required
 from .converters import as_id
@@ -288,6 +288,7 @@ def member_history(user_id: int):
         balance=balance,
         member=membership.user,
         trail=audit.trail(db.session, group_id=g.group.id, member_id=user_id),
+        methods=g.group.payment_methods,
     )
 
 
@@ -314,14 +315,16 @@ def record_money():
         methods=list(PAYMENT_METHODS),
     )
     flash(_("Recorded."), "success")
-    return redirect(url_for("validation.balances"), code=303)
+    return redirect(url_for("validation.member_history", user_id=member_id), code=303)
 
 
 @bp.route("/members/balances")
 @coordinator_required
 def balances():
-    """Every member's balance: a page of them on screen, all of them in the CSV."""
-    query = ledger.balances_query(group_id=g.group.id)
+    """Every member's balance: a page of them on screen (or those whose name or e-mail holds
+    `q`), all of them in the CSV. A payment is recorded on the member's account page."""
+    search = request.args.get("q", "").strip()[:MAX_SEARCH]
+    query = ledger.balances_query(group_id=g.group.id, search=search)
     if request.args.get("format") == "csv":
         return _csv(
             [[_("Member"), _("E-mail"), _("Balance")]]
@@ -329,11 +332,6 @@ def balances():
             "balances.csv",
         )
     summary = ledger.balances_summary(db.session, group_id=g.group.id)
-    page = paginate(db.session, query, request.args.get("page"), total=summary.members, rows=True)
-    return render_template(
-        "validation/balances.html",
-        page=page,
-        summary=summary,
-        members=member_choices(db.session, g.group),
-        methods=g.group.payment_methods,
-    )
+    total = None if search else summary.members  # matches are counted
+    page = paginate(db.session, query, request.args.get("page"), total=total, rows=True)
+    return render_template("validation/balances.html", page=page, summary=summary, q=search)
