@@ -137,3 +137,86 @@
     });
   }, true);
 })();
+
+// A plain form the server refuses comes back to its page with the reason as a message
+// (web/errors.py: flash + 303): what was typed comes back with it. Kept for that one next
+// page in this tab only (sessionStorage), never passwords, files or hidden fields (the CSRF
+// token and the form's one-time key stay the fresh ones of the page).
+(function () {
+  "use strict";
+  var KEY = "cc-typed";
+  var MAX_AGE_MS = 120000;
+  var SKIPPED = ["password", "hidden", "file", "submit", "button", "reset", "image"];
+
+  // Read from the attributes: `form.method` would be a field named "method", if any.
+  function method(form) {
+    return (form.getAttribute("method") || "get").toLowerCase();
+  }
+  function action(form) {
+    return new URL(form.getAttribute("action") || location.href, location.href).href;
+  }
+
+  function kept(element) {
+    var type = (element.type || "").toLowerCase();
+    return element.name && !element.disabled && SKIPPED.indexOf(type) < 0;
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || method(form) !== "post") return;
+    if (form.hasAttribute("hx-post") || form.closest("[hx-post]")) return; // htmx: no reload
+    var fields = [];
+    Array.prototype.forEach.call(form.elements, function (element) {
+      if (!kept(element)) return;
+      var type = element.type.toLowerCase();
+      if (type === "checkbox" || type === "radio") {
+        fields.push({ name: element.name, value: element.value, checked: element.checked });
+      } else if (element.multiple && element.options) {
+        var chosen = Array.prototype.filter.call(element.options, function (o) { return o.selected; });
+        fields.push({ name: element.name, values: chosen.map(function (o) { return o.value; }) });
+      } else {
+        fields.push({ name: element.name, value: element.value });
+      }
+    });
+    try {
+      sessionStorage.setItem(KEY, JSON.stringify({
+        page: location.pathname + location.search,
+        action: action(form),
+        at: Date.now(),
+        fields: fields,
+      }));
+    } catch (_error) { /* storage full or refused: the form is sent all the same */ }
+  }, true);
+
+  function restore() {
+    var saved;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(KEY) || "null");
+      sessionStorage.removeItem(KEY);
+    } catch (_error) { return; }
+    if (!saved || Date.now() - saved.at > MAX_AGE_MS) return;
+    if (saved.page !== location.pathname + location.search) return; // went elsewhere: done
+    if (!document.querySelector("#flashes .flash-error")) return; // not refused
+    var form = Array.prototype.find.call(document.forms, function (f) {
+      return action(f) === saved.action && method(f) === "post";
+    });
+    if (!form) return;
+    saved.fields.forEach(function (field) {
+      Array.prototype.forEach.call(form.elements, function (element) {
+        if (element.name !== field.name || !kept(element)) return;
+        var type = element.type.toLowerCase();
+        if (type === "checkbox" || type === "radio") {
+          if (element.value === field.value) element.checked = field.checked;
+        } else if (field.values && element.options) {
+          Array.prototype.forEach.call(element.options, function (o) {
+            o.selected = field.values.indexOf(o.value) >= 0;
+          });
+        } else if (field.value !== undefined) {
+          element.value = field.value;
+        }
+      });
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", restore);
+  else restore();
+})();
