@@ -39,6 +39,8 @@ class Producer(db.Model):
     )
     created_in_group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where the purchase order goes while the producer has no account (the account wins).
+    email: Mapped[str | None] = mapped_column(String(254))
 
 
 class Place(db.Model):

@@ -102,10 +102,17 @@ def _purchase_order(session: Session, ref: str) -> list[Attachment]:
     if distribution is None or producer is None:
         return []
     user = session.get(User, producer.user_id) if producer.user_id else None
+    # The language of the e-mail (notify._purchase_orders): the producer's own, or the
+    # group's for a producer without an account, e-mailed at the address the group keeps.
+    if user is not None:
+        locale = user.locale
+    else:
+        group = session.get(Group, distribution.group_id)
+        locale = group.locale if group is not None else None
     orders, summaries = producers.purchase_order(session, distribution, producer)
     catalogues = [s.catalogue for s in summaries]
     name = f"bon-de-commande-{distribution.starts_at:%Y-%m-%d}-{producer.id}"
-    with _rendering(), force_locale((user.locale if user else None) or "fr"):
+    with _rendering(), force_locale(locale or "fr"):
         pdf = purchase_order_pdf(
             session, distribution, catalogues, orders=orders, summaries=summaries
         )

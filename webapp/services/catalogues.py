@@ -29,6 +29,7 @@ from ..models import (
     User,
 )
 from . import ServiceError, audit, cycle_rules
+from .accounts import normalise_email, valid_email
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTO_PIXELS = 40_000_000  # refuse decompression bombs before decoding
@@ -68,15 +69,23 @@ def save_producer(
     trade: str,
     city: str,
     description: str,
+    email: str | None = None,
 ) -> Producer:
-    """Create or update a producer of the group."""
+    """Create or update a producer of the group. `email`, where the purchase order goes
+    while the producer has no account: "" clears it, None leaves it as it is."""
     if not name.strip():
         raise ServiceError(_("A name is required."), field="name")
+    if email is not None:
+        email = normalise_email(email)
+        if email and (not valid_email(email) or len(email) > 254):
+            raise ServiceError(_("Enter a valid e-mail address."), field="order_email")
     if producer is None:
         producer = Producer(created_in_group_id=group.id)
         session.add(producer)
     producer.name, producer.trade, producer.city = name.strip(), trade.strip(), city.strip()
     producer.description = description.strip()
+    if email is not None:
+        producer.email = email or None
     session.flush()
     return producer
 

@@ -50,7 +50,7 @@ KINDS = (
 
 @dataclass
 class Message:
-    user: User
+    user: User | None  # None: to `email` only (a producer without an account)
     kind: str
     ref: str
     title: str
@@ -58,6 +58,7 @@ class Message:
     url: str
     group_id: int | None = None
     channel: str = "auto"  # "email" for messages with files (attachments.BUILDERS)
+    email: str | None = None
 
 
 def _members(session: Session, group: Group, *, coordinators_only: bool = False) -> list[User]:
@@ -138,8 +139,10 @@ PURCHASE_ORDER_WINDOW = timedelta(days=2)  # after the close; older closes are n
 def _purchase_orders(
     session: Session, d: Distribution, group: Group, now: datetime, queued: Queued
 ) -> list[Message]:
-    """When orders close: each producer with an account gets their purchase order (PDF and
-    CSV attached by `attachments`), one e-mail per producer and distribution."""
+    """When orders close: each producer gets their purchase order (PDF and CSV attached by
+    `attachments`), one e-mail per producer and distribution. A producer with an account
+    gets it there, in their language; one without, at the address the group keeps for them
+    (`Producer.email`), in the group's language and with no link (they have no page)."""
     from .attachments import PURCHASE_ORDER, purchase_order_ref
     from .producers import purchase_order
 
@@ -147,14 +150,22 @@ def _purchase_orders(
         return []
     if now - d.orders_close_at > PURCHASE_ORDER_WINDOW:
         return []
+    # Queued once per producer and distribution, to whichever recipient it went: a producer
+    # who gets an account after the e-mail went to their address is not sent it again.
+    sent = {ref for ref, kind, _user_id in queued if kind == PURCHASE_ORDER}
     out = []
-    for producer in {c.producer for c in d.catalogues if c.producer.user_id is not None}:
-        if (purchase_order_ref(d, producer), PURCHASE_ORDER, producer.user_id) in queued:
+    producers = {c.producer for c in d.catalogues}
+    for producer in sorted(producers, key=lambda p: p.id):
+        ref = purchase_order_ref(d, producer)
+        if ref in sent:
             continue  # sent already: not summed again
-        user = session.get(User, producer.user_id)
+        user = session.get(User, producer.user_id) if producer.user_id is not None else None
+        if user is None and not producer.email:
+            continue  # nowhere to send it
         orders, summaries = purchase_order(session, d, producer)
         total = sum(s.total_cents for s in summaries)
-        with force_locale(user.locale or "fr"):
+        locale = (user.locale if user is not None else group.locale) or "fr"
+        with force_locale(locale):
             title = _(
                 "Purchase order: %(group)s, %(day)s",
                 group=group.name,
@@ -176,12 +187,13 @@ def _purchase_orders(
             Message(
                 user,
                 PURCHASE_ORDER,
-                purchase_order_ref(d, producer),
+                ref,
                 title,
                 body,
-                url_for("reports.producer_home"),
+                url_for("reports.producer_home") if user is not None else "",
                 group.id,
                 channel="email",
+                email=None if user is not None else producer.email,
             )
         )
     return out
@@ -341,6 +353,7 @@ def queue_due(session: Session, *, now: datetime, distribution_ids: list[int] | 
             body=message.body,
             url=message.url,
             user=message.user,
+            email=message.email,
             group_id=message.group_id,
             channel=message.channel,
             now=now,

@@ -86,6 +86,7 @@ def producer(producer_id: int | None = None):
                 trade=form.get("trade", ""),
                 city=form.get("city", ""),
                 description=form.get("description", ""),
+                email=form.get("order_email"),  # absent: kept as it is
             )
         except ServiceError as error:
             errors[error.field or "name"] = error.message
