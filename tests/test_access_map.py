@@ -136,6 +136,7 @@ EXPECTED = [
     ("POST", "/contracts/payments/<int:payment_id>/receive", "contracts.receive", "coordinator_of_the_row"),
     ("GET", "/contracts/subscriptions/<int:subscription_id>", "contracts.subscription", "subscriber"),
     ("POST", "/contracts/subscriptions/<int:subscription_id>/absences", "contracts.absence", "subscriber"),
+    ("POST", "/contracts/subscriptions/<int:subscription_id>/absences/withdraw", "contracts.withdraw_absence", "subscriber"),
     ("POST", "/contracts/subscriptions/<int:subscription_id>/cancel", "contracts.cancel", "subscriber"),
     ("GET", "/contracts/subscriptions/<int:subscription_id>/document", "contracts.document", "subscriber"),
     ("GET", "/contracts/subscriptions/<int:subscription_id>/document.pdf", "contracts.document_pdf", "subscriber"),

@@ -9,8 +9,8 @@ What may happen in which state is two tables in the style of `webapp.domain.cycl
 `SIGN_UP` (contract state -> allowed, or the reason refused) and `ACTIONS` (action x
 subscription state). The rest is arithmetic on the signed terms: who takes the basket on
 each date of a shared subscription (`shares`), the instalments of a schedule (`split`,
-`schedule_refusal`), the absence rule (`absence_refusal`) and which changes of a contract
-would touch what its subscribers signed (`changed_terms`).
+`schedule_refusal`), the absence rules (`absence_refusal`, `withdrawal_refusal`) and which
+changes of a contract would touch what its subscribers signed (`changed_terms`).
 
 Pure: no flask, no sqlalchemy; time is a parameter.
 """
@@ -172,6 +172,24 @@ def absence_refusal(case: AbsenceCase) -> str | None:
         return "absence_too_late"
     if case.used >= case.allowed:
         return "too_many_absences"
+    return OK
+
+
+@dataclass(frozen=True)
+class WithdrawalCase:
+    now: datetime
+    deadline: datetime  # the same as for declaring (`absence_deadline`)
+    absent: bool  # the member has an absence declared on that date
+
+
+def withdrawal_refusal(case: WithdrawalCase) -> str | None:
+    """Why an absence cannot be withdrawn; None if it can. Until the deadline to declare
+    one, so the producer's summary counts the basket again. (The subscription's state is
+    `ACTIONS[DECLARE_ABSENCE]`: absences change while it is pending or validated.)"""
+    if not case.absent:
+        return "not_absent"
+    if case.now >= case.deadline:
+        return "withdrawal_too_late"
     return OK
 
 

@@ -29,6 +29,9 @@ Design (one rule, everything else follows from it):
   (`absence_notice_days` before the close of orders): the basket is not prepared, not
   charged, and the producer's quantities drop. With the 'give' policy the lines stay
   (the basket is prepared and paid) and the absence names who takes it.
+- An absence declared by mistake is withdrawn until the same deadline
+  (`withdraw_absence`): the lines come back (made as at validation, never twice), an
+  upfront credit is reversed by a new 'correction' debit, the absence row goes.
 - Once a contract has subscribers, only changes that keep what they signed are accepted
   (`domain.contracts.changed_terms`); the terms of each subscription (lines, prices,
   dates, schedule) are copied into it anyway.
@@ -40,7 +43,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask_babel import force_locale
+from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -741,6 +744,120 @@ def declare_absence(
         after={"given_to": given_to},
     )
     return absence
+
+
+def _withdrawal_text(reason: str, deadline: datetime) -> str:
+    if reason == "not_absent":
+        return _("No absence is declared on that day (it may already be withdrawn).")
+    return _(
+        "Absences for that day could be withdrawn until %(when)s.",
+        when=format_datetime(deadline, "EEEE d MMMM, HH:mm"),
+    )
+
+
+def withdraw_absence(
+    session: Session,
+    subscription: Subscription,
+    distribution: Distribution,
+    *,
+    member: User,
+    actor: User,
+    now: datetime,
+) -> None:
+    """Undo `declare_absence`, until the same deadline: with the 'skip' policy on a
+    validated subscription the date's contract lines come back in the basket (made by
+    `_put_lines`, as at validation) and, paid upfront, the absence's credit is reversed by
+    a new debit (the ledger is append-only). The absence row goes: one row per date and
+    member is what `declare_absence` counts (used, already absent) and the unique key
+    lets the date be declared again; the audit trail keeps that it existed."""
+    _refuse(rules.refusal(Action.DECLARE_ABSENCE, subscription.status))
+    contract = subscription.contract
+    absence = next(
+        (
+            a
+            for a in subscription.absences
+            if a.distribution_id == distribution.id and a.user_id == member.id
+        ),
+        None,
+    )
+    deadline = rules.absence_deadline(distribution.orders_close_at, contract.absence_notice_days)
+    reason = rules.withdrawal_refusal(
+        rules.WithdrawalCase(now=now, deadline=deadline, absent=absence is not None)
+    )
+    if reason is not None:
+        raise ServiceError(_withdrawal_text(reason, deadline), status=409)
+    if contract.absence_policy == "skip" and subscription.state == "validated":
+        factor = dict((d.id, p) for d, p in per_date(subscription))[distribution.id][member.id]
+        upfront = contract.billing == Billing.UPFRONT
+        _put_lines(session, subscription, distribution, member.id, factor, upfront, now)
+        if upfront:
+            # The credit `_absence_credit` wrote (at declaring, or at validation for an
+            # absence declared while pending), to the cent: the same terms, the same factor.
+            session.add(
+                _entry(
+                    contract,
+                    member.id,
+                    "correction",
+                    -date_value(subscription, factor),
+                    _(
+                        "Absence withdrawn on %(day)s, contract %(name)s",
+                        day=distribution.starts_at.date().isoformat(),
+                        name=contract.name,
+                    ),
+                    actor,
+                    now,
+                )
+            )
+    given_to = absence.given_to
+    session.delete(absence)
+    session.flush()
+    session.expire(subscription, ["absences"])
+    audit.record(
+        session,
+        group_id=contract.group_id,
+        actor=actor,
+        action="contract_absence_withdraw",
+        now=now,
+        distribution_id=distribution.id,
+        member_id=member.id,
+        target=contract.name,
+        before={"given_to": given_to},
+    )
+
+
+def takers(session: Session, distribution: Distribution, orders) -> dict[int, str]:
+    """Who takes a basket given away ('give' policy) on that day: member id -> the names
+    they gave, for the members whose order on this sheet (`reports.day_orders`) carries
+    that subscription's lines."""
+    given = {
+        (uid, sid): name
+        for uid, sid, name in session.execute(
+            select(
+                ContractAbsence.user_id, ContractAbsence.subscription_id, ContractAbsence.given_to
+            )
+            .join(Subscription, Subscription.id == ContractAbsence.subscription_id)
+            .join(Contract, Contract.id == Subscription.contract_id)
+            .where(
+                ContractAbsence.distribution_id == distribution.id,
+                ContractAbsence.given_to != "",
+                Contract.absence_policy == "give",
+                Subscription.state == "validated",
+            )
+        )
+    }
+    result: dict[int, str] = {}
+    if not given:
+        return result
+    for order in orders:
+        subscriptions = sorted(
+            {line.subscription_id for line in order.lines if line.contract and line.quantity > 0}
+        )
+        names = [
+            given[(order.user.id, sid)] for sid in subscriptions if (order.user.id, sid) in given
+        ]
+        if names:
+            result[order.user.id] = ", ".join(names)
+    return result
 
 
 # --- payments ------------------------------------------------------------------------

@@ -53,6 +53,7 @@ class Member:
     due: str  # "Dû : 12,50 €"
     items: list[str]  # "2 × Pain", one per line ordered
     notes: list[str] = field(default_factory=list)  # "Lignes de contrat : Panier"
+    given_to: str = ""  # "Donné à Jeanne Dupont": an AMAP basket someone else takes, in bold
     foot: str = ""  # "Solde : 0,00 € · ☐ Espèces ☐ Chèque"
 
 
@@ -158,6 +159,10 @@ def _fit(text: str, width: float, font: str, size: float, measure) -> str:
     return text + "…"
 
 
+class _Strong(str):
+    """A line of a block drawn in bold (who takes a basket given away)."""
+
+
 @dataclass
 class _Block:
     head: str
@@ -230,7 +235,12 @@ def _blocks(
 ) -> list[_Block]:
     """A member's block, or its pieces when it is taller than a whole page (the name
     repeated on each, followed by `continued` after the first)."""
-    lines = _wrap(member.items, TEXT_W, regular, TEXT_SIZE, measure, ", ")
+    lines = (
+        [_Strong(line) for line in _wrap([member.given_to], TEXT_W, bold, TEXT_SIZE, measure, "")]
+        if member.given_to
+        else []
+    )
+    lines += _wrap(member.items, TEXT_W, regular, TEXT_SIZE, measure, ", ")
     for note in member.notes:
         lines += _wrap([note], TEXT_W, regular, TEXT_SIZE, measure, "")
     if member.foot:
@@ -299,6 +309,7 @@ def _draw_block(canvas, block: _Block, top: float, regular, bold, signature, mea
     text = canvas.beginText(MARGIN_X + PAD, y - TEXT_SIZE)
     text.setFont(regular, TEXT_SIZE, LEADING)
     for line in block.lines:
+        text.setFont(bold if isinstance(line, _Strong) else regular, TEXT_SIZE, LEADING)
         text.textLine(line)
     canvas.drawText(text)
     if block.signature:

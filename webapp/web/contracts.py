@@ -479,7 +479,15 @@ def _subscription_context(sub: Subscription) -> dict:
             distribution.orders_close_at, sub.contract.absence_notice_days
         )
         dates.append((distribution, people, deadline))
+    # The absences this person may withdraw: their own; a coordinator, everyone's.
+    declared = [
+        (distribution, uid, absent[(distribution.id, uid)], deadline)
+        for distribution, people, deadline in dates
+        for uid in people
+        if (distribution.id, uid) in absent and (uid == current_user.id or is_coordinator())
+    ]
     return dict(
+        declared=declared,
         sub=sub,
         contract=sub.contract,
         totals=svc.totals(sub),
@@ -529,6 +537,27 @@ def absence(subscription_id: int):
         now=clock.now(),
     )
     flash(_("Absence recorded."), "success")
+    return redirect(url_for("contracts.subscription", subscription_id=sub.id), code=303)
+
+
+@bp.route("/subscriptions/<int:subscription_id>/absences/withdraw", methods=["POST"])
+@member_required
+@once
+def withdraw_absence(subscription_id: int):
+    """Withdraw an absence (`distribution_id`): one's own, or a coordinator for the
+    member named (`member`), until the deadline to declare one."""
+    sub = _subscription(subscription_id)
+    distribution_id = _id("distribution_id")
+    if distribution_id is None:
+        raise ServiceError(_("Choose the distributions of the season."), field="distribution_id")
+    distribution = get_in_group_or_404(Distribution, distribution_id)
+    member = current_user
+    if is_coordinator() and _id("member") in (sub.user_id, sub.partner_id):
+        member = db.session.get(User, _id("member"))
+    svc.withdraw_absence(
+        db.session, sub, distribution, member=member, actor=current_user, now=clock.now()
+    )
+    flash(_("Absence withdrawn."), "success")
     return redirect(url_for("contracts.subscription", subscription_id=sub.id), code=303)
 
 

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from .. import clock
 from ..extensions import db
 from ..models import Catalogue, Distribution, Group
-from ..services import producers, reports
+from ..services import contracts, producers, reports
 from ..services.catalogues import remove_unavailable_of_catalogue
 from ..services.notices import tell_removed
 from .access import (
@@ -74,14 +74,16 @@ def _signin_context(distribution: Distribution) -> dict:
     catalogues = _catalogues(distribution)
     catalogue_id = catalogues[0].id if request.args.get("catalogue") else None
     group = db.session.get(Group, distribution.group_id)
+    orders = reports.day_orders(
+        db.session, distribution, catalogue_id=catalogue_id, with_balances=True
+    )
     return dict(
         distribution=distribution,
         group=group,
         catalogue=catalogues[0] if catalogue_id else None,
-        orders=reports.day_orders(
-            db.session, distribution, catalogue_id=catalogue_id, with_balances=True
-        ),
+        orders=orders,
         duties=reports.on_duty(db.session, distribution),
+        given_to=contracts.takers(db.session, distribution, orders),
         printed_at=clock.now(),
     )
 
@@ -107,7 +109,7 @@ def signin_pdf(distribution_id: int):
     return response
 
 
-def _signin_sheet(distribution, group, catalogue, orders, duties, printed_at):
+def _signin_sheet(distribution, group, catalogue, orders, duties, given_to, printed_at):
     """The sign-in sheet's text, translated and formatted, for `render_signin_pdf`: the
     same content as reports/signin.html, with each member's lines listed inline."""
     from flask_babel import gettext as _
@@ -162,6 +164,11 @@ def _signin_sheet(distribution, group, catalogue, orders, duties, printed_at):
                 due=f"{due_word} {money(order.total_cents, locale)}",
                 items=items,
                 notes=[f"{contract_word} {', '.join(contract)}"] if contract else [],
+                given_to=(
+                    _("Given to %(name)s", name=given_to[order.user.id])
+                    if order.user.id in given_to
+                    else ""
+                ),
                 foot=f"{balance}   {methods}" if methods else balance,
             )
         )
