@@ -99,15 +99,21 @@ class ShopReader:
     those it drew before and converts only a row it must draw again (`web/shop_rows.py`).
     """
 
-    _processors: dict[str, list] = {}  # by dialect name
+    _steps: dict[tuple, list] = {}  # by dialect and the driver's column types
 
-    def __init__(self, dialect) -> None:
-        processors = self._processors.get(dialect.name)
-        if processors is None:
-            processors = self._processors[dialect.name] = [
-                c.type.dialect_impl(dialect).result_processor(dialect, None) for c in _COLUMNS
+    def __init__(self, dialect, description) -> None:
+        """`description`: the driver's cursor description of the rows (its types choose the
+        conversions on PostgreSQL)."""
+        codes = tuple(column[1] for column in description)
+        key = (dialect.name, codes)
+        steps = self._steps.get(key)
+        if steps is None:
+            processors = [
+                c.type.dialect_impl(dialect).result_processor(dialect, code)
+                for c, code in zip(_COLUMNS, codes, strict=True)
             ]
-        self.steps = [(i, p) for i, p in enumerate(processors) if p is not None]
+            steps = self._steps[key] = [(i, p) for i, p in enumerate(processors) if p]
+        self.steps = steps
 
     def __call__(self, raw) -> ShopProduct:
         values = list(raw)
@@ -146,19 +152,19 @@ def shop_products(session: Session, distribution: Distribution) -> list[ShopSect
         .options(joinedload(Catalogue.producer))
         .order_by(Catalogue.name)
     ).all()
-    connection = session.connection()
-    read = ShopReader(connection.dialect)
-    sections = {c.id: ShopSection(c, read) for c in catalogues}
     query = (
         _shop_rows(distribution, raw=True)
-        .where(Product.catalogue_id.in_(list(sections)))
+        .where(Product.catalogue_id.in_([c.id for c in catalogues]))
         .order_by(Product.name)
     )
+    connection = session.connection()
     result = connection.execute(query)
     try:
         rows = result.cursor.fetchall()  # the driver's tuples (SQLAlchemy's Row compares slowly)
+        read = ShopReader(connection.dialect, result.cursor.description)
     finally:
         result.close()
+    sections = {c.id: ShopSection(c, read) for c in catalogues}
     for row in rows:
         sections[row[_CATALOGUE]].raw.append(row)
     return list(sections.values())
