@@ -285,3 +285,9 @@ def test_a_producer_with_neither_account_nor_address_gets_nothing(app, session, 
         )
         == 0
     )
+
+
+def test_the_invitation_form_offers_the_kept_address(client, auth, session, farm):
+    auth.login("coord@example.test")
+    page = client.get(f"/catalogues/producers/{farm['producer'].id}").get_data(as_text=True)
+    assert 'name="email" value="ferme@example.test"' in page
