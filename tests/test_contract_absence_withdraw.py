@@ -1,7 +1,7 @@
 """AMAP contracts: an absence declared by mistake is withdrawn until the deadline to
 declare one; what declaring did is undone (lines back once, the upfront credit reversed
 by a new entry, the producer's quantities back up); the sign-in sheet names who takes a
-basket given away."""
+basket given away (printed, PDF and the tablet's snapshot)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from webapp.models.contracts import ContractAbsence
 from webapp.services import ServiceError, reports
 from webapp.services import contracts as svc
 from webapp.services.ledger import balance_cents
+from webapp.services.sheet import snapshot
 
 from . import factories
 from .conftest import refusal
@@ -401,6 +402,13 @@ def test_the_signin_sheet_names_who_takes_a_basket_given_away(
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert text.count("Donné à") == 1 and "Donné à Jeanne Dupont" in text
     assert text.index("Aubry Alice") < text.index("Donné à") < text.index("Blanc Bob")
+    # The tablet's snapshot names the taker on that member's basket only.
+    with app.test_request_context():
+        tablet = snapshot(session, day, w["group"], now=now)
+    assert {b["member"]["name"]: b["given_to"] for b in tablet["baskets"]} == {
+        "Alice Aubry": "Jeanne Dupont",
+        "Bob Blanc": "",
+    }
     # Another catalogue's sheet does not carry the contract basket: no mention there.
     shop_sheet = client.get(f"/distributions/{day.id}/signin?catalogue={w['shop'].id}")
     assert "Donné à" not in shop_sheet.get_data(as_text=True)

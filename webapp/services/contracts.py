@@ -827,8 +827,8 @@ def withdraw_absence(
 
 def takers(session: Session, distribution: Distribution, orders) -> dict[int, str]:
     """Who takes a basket given away ('give' policy) on that day: member id -> the names
-    they gave, for the members whose order on this sheet (`reports.day_orders`) carries
-    that subscription's lines."""
+    they gave, for the members whose row on this sheet carries that subscription's lines.
+    `orders`: `reports.day_orders` rows or `Basket`s (a `user` and `lines`)."""
     given = {
         (uid, sid): name
         for uid, sid, name in session.execute(
@@ -850,7 +850,11 @@ def takers(session: Session, distribution: Distribution, orders) -> dict[int, st
         return result
     for order in orders:
         subscriptions = sorted(
-            {line.subscription_id for line in order.lines if line.contract and line.quantity > 0}
+            {
+                line.subscription_id
+                for line in order.lines
+                if line.subscription_id is not None and line.quantity > 0
+            }
         )
         names = [
             given[(order.user.id, sid)] for sid in subscriptions if (order.user.id, sid) in given

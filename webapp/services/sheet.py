@@ -23,6 +23,7 @@ from ..models import (
     SheetEvent,
     User,
 )
+from . import contracts
 from .offers import unavailable_ids
 from .orders import summarise
 from .tablets import end_of_day
@@ -68,6 +69,7 @@ def snapshot(session: Session, distribution: Distribution, group: Group, *, now:
     baskets = [b for b in _baskets(session, distribution) if any(ln.quantity > 0 for ln in b.lines)]
     balance = balances(session, group.id, [b.user_id for b in baskets])
     unavailable = unavailable_ids(session, distribution) if baskets else set()
+    given_to = contracts.takers(session, distribution, baskets) if baskets else {}
     events = session.scalars(
         select(SheetEvent)
         .where(SheetEvent.distribution_id == distribution.id)
@@ -84,7 +86,10 @@ def snapshot(session: Session, distribution: Distribution, group: Group, *, now:
             # the tablet removes its copy (names, phones, amounts) after this moment
             "keep_until": _iso(end_of_day(distribution, group)),
         },
-        "baskets": [_basket_json(b, balance.get(b.user_id, 0), unavailable) for b in baskets],
+        "baskets": [
+            _basket_json(b, balance.get(b.user_id, 0), unavailable, given_to.get(b.user_id, ""))
+            for b in baskets
+        ],
         "events": [e.as_json() for e in events],
         "cursor": str(events[-1].seq if events else 0),
         "duties": [
@@ -103,9 +108,12 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _basket_json(basket: Basket, balance_cents: int, unavailable: set[int]) -> dict:
+def _basket_json(
+    basket: Basket, balance_cents: int, unavailable: set[int], given_to: str = ""
+) -> dict:
     """One basket for the tablet; `unavailable`: ids of the products not available at this
-    distribution (its own offer), shown in red."""
+    distribution (its own offer), shown in red; `given_to`: who takes an AMAP basket the
+    member gave away ('give' absence policy), or ""."""
     summary = summarise(basket)
     user: User = basket.user
     return {
@@ -134,6 +142,7 @@ def _basket_json(basket: Basket, balance_cents: int, unavailable: set[int]) -> d
         ],
         "due_cents": summary.total_cents,
         "balance_cents": balance_cents,
+        "given_to": given_to,
     }
 
 

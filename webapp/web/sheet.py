@@ -173,6 +173,7 @@ def _sheet_strings() -> dict:
     return {
         "weight": _("Weight"),
         "weighed_as": _("weighed: %(quantity)s", quantity="%(quantity)s"),
+        "given_to": _("Given to %(name)s", name="%(name)s"),
         "weighed_quantity": _("Weighed quantity of %(product)s", product="%(product)s"),
         "sync_refused": _("sync refused: %(reason)s", reason="%(reason)s"),
         "copy_removed": _("the sheet was removed from this tablet"),

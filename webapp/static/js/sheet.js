@@ -219,7 +219,7 @@
         "data-basket": b.id,
       }, [
         h("span", { class: "basket-number", text: "#" + b.number }),
-        h("span", { class: "basket-name", text: b.member.sort_name || b.member.name }),
+        h("span", { class: "basket-name", text: (b.member.sort_name || b.member.name) + (b.given_to ? " · " + t("given_to", { name: b.given_to }) : "") }),
         h("span", { class: "basket-due", text: fmt(st.due) }),
         h("span", { class: "basket-state", text: statusLabel(st) }),
       ])]));
@@ -250,6 +250,8 @@
         b.member.phone ? h("a", { href: "tel:" + b.member.phone.replace(/\s/g, ""), text: b.member.phone }) : null,
         h("button", { type: "button", class: "secondary outline close-detail", text: S.close, on: { click: function () { update({ selected: null }); } } }),
       ]),
+      // An AMAP basket the member gave away: whoever comes for it takes it.
+      h("p", { class: "given-to", hidden: !b.given_to, text: b.given_to ? t("given_to", { name: b.given_to }) : "" }),
       linesSection(b, merged),
       moneySection(b, merged, st.due, st.paid, remaining, givenBefore ? givenBefore.value : ""),
       signatureSection(b, merged),
