@@ -142,10 +142,16 @@ def csrf_token(client, path: str = "/login") -> str:
 
 
 class AuthActions:
-    def __init__(self, client):
+    def __init__(self, client, session=None):
         self._client = client
+        self._session = session
 
     def login(self, email: str, password: str = factories.PASSWORD, **extra):
+        if self._session is not None:
+            # Signing in writes the device's sign-in. On SQLite (WAL) a transaction whose
+            # snapshot predates another connection's write can no longer write: the test's
+            # own transaction ends here (its objects stay loaded) so that it can go on.
+            self._session.commit()
         token = csrf_token(self._client)
         data = {"email": email, "password": password, "csrf_token": token, **extra}
         return self._client.post("/login", data=data)
@@ -155,8 +161,8 @@ class AuthActions:
 
 
 @pytest.fixture
-def auth(client):
-    return AuthActions(client)
+def auth(client, session):
+    return AuthActions(client, session)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from .notifications import (
 )
 from .orders import Basket, OrderLine
 from .outbox import OutboxMessage
-from .security import RateLimitHit, UserToken
+from .security import LoginSession, RateLimitHit, UserToken
 from .sheet import SheetEvent, TabletLink
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "SheetEvent",
     "TabletLink",
     "User",
+    "LoginSession",
     "distribution_catalogues",
     "JOIN_STATES",
     "JoinRequest",

@@ -53,10 +53,16 @@ class User(UserMixin, db.Model):
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
+    # Not a column: the secret of this device's sign-in (`services/tokens.start_session`),
+    # set when signing in and by the user loader.
+    device_key = None
+
     def get_id(self) -> str:
-        """What the session and the remember-me cookie carry: the id and the session version,
-        so raising the version (password changed, signed out everywhere) ends them all."""
-        return f"{self.id}:{self.session_version or 0}"
+        """What the session and the remember-me cookie carry: the id, the session version
+        (raising it ends every sign-in: password changed, signed out everywhere) and this
+        device's key (logging out deletes that one sign-in only)."""
+        ident = f"{self.id}:{self.session_version or 0}"
+        return f"{ident}:{self.device_key}" if self.device_key else ident
 
     @property
     def name(self) -> str:

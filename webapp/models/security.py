@@ -1,4 +1,5 @@
-"""One-time tokens (password reset, sign-in link) and the hits counted by rate limits."""
+"""One-time tokens (password reset, sign-in link), devices' sign-ins and the hits counted by
+rate limits."""
 
 from __future__ import annotations
 
@@ -36,3 +37,16 @@ class RateLimitHit(db.Model):
     scope: Mapped[str] = mapped_column(String(40))
     key: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LoginSession(db.Model):
+    """One device's sign-in: its cookies carry a secret whose hash is here. Logging out
+    deletes this one only (a copy of its cookies is then worthless); the account's session
+    version still ends them all at once (password changed, signed out everywhere)."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

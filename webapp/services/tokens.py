@@ -4,14 +4,15 @@ each is used once and expires."""
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ..models import User, UserToken
+from ..models import LoginSession, User, UserToken
 from . import ServiceError
 
 LIFETIMES = {"reset": timedelta(hours=1), "signin": timedelta(minutes=20)}
@@ -86,6 +87,53 @@ def use_token(session: Session, secret: str, purpose: str, *, now: datetime) -> 
 def end_sessions(session: Session, user: User) -> None:
     """End every session and remember-me cookie of a user: the version they carry in their
     id (`User.get_id`) no longer matches. The caller logs the current one in again when it
-    must stay."""
+    must stay (its device's sign-in is kept)."""
     user.session_version = (user.session_version or 0) + 1
+    others = delete(LoginSession).where(LoginSession.user_id == user.id)
+    if user.device_key:
+        others = others.where(LoginSession.key_hash != _digest(user.device_key))
+    session.execute(others)
     session.flush()
+
+
+DEVICE_KEY = re.compile(r"[A-Za-z0-9_-]{20,64}")
+SIGN_IN_KEPT = timedelta(days=400)  # longer than a remember-me cookie lives (365 days)
+
+
+def start_session(session: Session, user: User, *, now: datetime) -> str:
+    """A new sign-in on one device: its key, carried by its cookies (`User.get_id`), whose
+    digest is stored. Sign-ins older than any cookie could be are forgotten meanwhile."""
+    session.execute(
+        delete(LoginSession).where(
+            LoginSession.user_id == user.id, LoginSession.created_at < now - SIGN_IN_KEPT
+        )
+    )
+    key = secrets.token_urlsafe(24)
+    session.add(LoginSession(user_id=user.id, key_hash=_digest(key), created_at=now))
+    session.flush()
+    user.device_key = key
+    return key
+
+
+def end_session(session: Session, user: User) -> None:
+    """Log this device out: its sign-in goes (a copy of its cookies with it); the account's
+    other devices stay signed in. A sign-in from before devices were told apart (no key)
+    can only be ended with all the others."""
+    if not user.device_key:
+        end_sessions(session, user)
+        return
+    session.execute(
+        delete(LoginSession).where(
+            LoginSession.user_id == user.id, LoginSession.key_hash == _digest(user.device_key)
+        )
+    )
+    user.device_key = None
+
+
+def sign_in_is_open(user_id: int, key: str):
+    """SQL: this device's sign-in still exists (for the user loader's one query)."""
+    return (
+        select(LoginSession.id)
+        .where(LoginSession.user_id == user_id, LoginSession.key_hash == _digest(key))
+        .exists()
+    )

@@ -8,11 +8,13 @@ import re
 from flask import Flask, abort, current_app, g, jsonify, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..db_setup import read_only_transaction
 from ..extensions import db, login_manager
 from ..models import Membership, User
+from ..services.tokens import DEVICE_KEY, sign_in_is_open
 from . import access, assets, errors, filters
 
 CSP = "; ".join(
@@ -42,20 +44,29 @@ _FRESH_SIGN_IN = frozenset(
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    """The user of a session or remember-me cookie ("id:version"), when that version is
-    still theirs: raising `session_version` ends every session issued before."""
+    """The user of a session or remember-me cookie ("id:version:device key"), when that
+    version is still theirs (raising `session_version` ends every session issued before)
+    and that device's sign-in still exists (logging out deletes it). An "id:version" from
+    before devices were told apart is still honoured (`tokens.end_session`)."""
     if request.endpoint in _FRESH_SIGN_IN and request.method == "POST":
         return None
-    ident, _sep, version = (user_id or "").partition(":")
+    ident, version, key, *rest = (user_id or "").split(":") + ["", ""]
     if not (ident.isdigit() and version.isdigit()) or len(ident) > 18 or len(version) > 18:
         return None  # includes ids issued before versions: signed in again once
+    if any(rest) or (key and not DEVICE_KEY.fullmatch(key)):
+        return None
     # The person, their memberships and those groups in one query: every page needs them
     # (the current group, the menu), and this runs on every request.
-    user = db.session.get(
-        User, int(ident), options=[joinedload(User.memberships).joinedload(Membership.group)]
+    query = (
+        select(User)
+        .where(User.id == int(ident), User.session_version == int(version))
+        .options(joinedload(User.memberships).joinedload(Membership.group))
     )
-    if user is None or (user.session_version or 0) != int(version):
-        return None
+    if key:
+        query = query.where(sign_in_is_open(int(ident), key))
+    user = db.session.scalars(query).unique().first()
+    if user is not None:
+        user.device_key = key or None
     return user
 
 

@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
@@ -42,6 +42,7 @@ from ..services.ratelimit import Limit, account_key
 from ..services.tokens import LIFETIMES, end_sessions, find_token, issue_token, use_token
 from .forms import Email, JoinForm, LoginForm
 from .limits import client_address, counter, limits_on
+from .signin import sign_in, sign_out
 
 bp = Blueprint("auth", __name__)
 
@@ -130,17 +131,15 @@ def login():
     user = db.session.get(User, user_id)
     if new_hash:
         user.password_hash = new_hash
-    login_user(user, remember=form.remember.data)
+    sign_in(user, remember=form.remember.data)
     return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    if current_user.is_authenticated:
-        # The session lives in a signed cookie: only a new version makes a copy of it (or
-        # of the remember-me cookie) worthless once logged out. It ends every device's.
-        end_sessions(db.session, current_user)
-    logout_user()
+    # This device only: its sign-in is deleted, so a copy of its cookies is worthless; the
+    # person's phone stays signed in when they log out of a shared computer.
+    sign_out()
     session.pop("group_id", None)
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
@@ -211,7 +210,7 @@ def signin_link(token: str):
         if not form.validate_on_submit():
             return render_template("auth/link_confirm.html", form=form, token=token), 400
         user = use_token(db.session, token, "signin", now=clock.now())
-        login_user(user)
+        sign_in(user)
         flash(_("You are signed in."), "success")
         return redirect(url_for("main.home"))
     row = find_token(db.session, token, "signin", now=clock.now())
@@ -261,7 +260,7 @@ def reset_password(token: str):
     user = use_token(db.session, token, "reset", now=now)
     user.password_hash = new_hash
     end_sessions(db.session, user)
-    login_user(user)
+    sign_in(user)
     flash(_("Your password is changed. Every other session is signed out."), "success")
     return redirect(url_for("main.home"))
 
@@ -314,7 +313,7 @@ def _accept(invitation, form, *, user):
         field = getattr(form, error.field or "", None) or form.password
         field.errors = [*field.errors, error.message]
         return render_template("auth/join.html", form=form, invitation=invitation), 400
-    login_user(user)
+    sign_in(user)
     session["group_id"] = invitation.group_id
     flash(_("Welcome to %(group)s!", group=invitation.group.name), "success")
     return redirect(url_for("main.home"))

@@ -19,7 +19,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from .. import clock
 from ..extensions import db
@@ -30,6 +30,7 @@ from ..services.joining import group_for_join_token, request_to_join
 from ..services.ratelimit import Limit, account_key
 from .forms import GroupForm, JoinRequestForm
 from .limits import client_address, counter, limits_on
+from .signin import sign_in
 
 bp = Blueprint("groups", __name__, url_prefix="/groups")
 
@@ -120,7 +121,7 @@ def _create(form: GroupForm, *, signed_in: bool):
         now=now,
     )
     if not signed_in:
-        login_user(user)
+        sign_in(user)
     return group
 
 
