@@ -156,6 +156,19 @@ def test_the_shop_works_without_javascript(browser, base_url):
         str(start + 3)
     )
     expect(page.locator(".product").first.locator("input")).to_have_value(first_value)
+    # a quantity typed, then + pressed on another product: both are saved
+    typed = page.get_by_role("textbox", name="Quantité de Yaourts nature")
+    yoghurts = int(typed.input_value()) + 2
+    typed.fill(str(yoghurts))
+    page.get_by_role("button", name="Un de plus : Pain complet").click()
+    page.wait_for_load_state()
+    page.goto(href)
+    expect(page.get_by_role("textbox", name="Quantité de Yaourts nature")).to_have_value(
+        str(yoghurts)
+    )
+    expect(page.get_by_role("textbox", name="Quantité de Pain complet")).to_have_value(
+        str(start + 4)
+    )
     context.close()
 
 

@@ -279,11 +279,12 @@ def test_the_page_carries_its_csrf_token_once_whatever_the_number_of_products(
     assert after.count("<form") == before.count("<form")  # one form around the whole list
 
 
-def test_the_one_form_without_js_changes_only_the_product_whose_button_was_pressed(
+def test_the_one_form_without_js_saves_what_was_typed_and_moves_the_pressed_product(
     client, post, session, shop
 ):
-    """Without JavaScript the list's one form sends every field to the shop; the button says
-    which product (`inc` / `dec` = its id), its `q-<id>` field what was typed for it."""
+    """Without JavaScript the list's one form sends every field to the shop: what was typed
+    is saved (a quantity typed, then + pressed on another product, is not lost), and the
+    button (`inc` / `dec` = its product's id) moves its own product one step from its field."""
     carrots, bread = shop["carrots"], shop["bread"]
     path = f"/distributions/{shop['d'].id}/shop"
     page = client.get(path).get_data(as_text=True)
@@ -293,7 +294,7 @@ def test_the_one_form_without_js_changes_only_the_product_whose_button_was_press
     response = post(path, everything)
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"{path}#product-{carrots.id}")
-    assert _lines(session) == {carrots.id: Decimal("1.5")}  # weighed: + is half a kilo
+    assert _lines(session) == {carrots.id: Decimal("1.5"), bread.id: 2}  # + is half a kilo
     post(path, {f"q-{carrots.id}": "1,5", f"q-{bread.id}": "0", "dec": str(carrots.id)})
     assert _lines(session) == {carrots.id: Decimal(1)}
 
@@ -318,13 +319,20 @@ def test_the_one_form_without_js_keeps_a_bad_quantity_in_its_own_field(client, p
     carrots, bread = shop["carrots"], shop["bread"]
     path = f"/distributions/{shop['d'].id}/shop"
     for fields in (
-        {f"q-{carrots.id}": "0", f"q-{bread.id}": "abc", "inc": str(bread.id)},
+        {f"q-{carrots.id}": "2", f"q-{bread.id}": "abc", "inc": str(bread.id)},
         {f"q-{carrots.id}": "1", f"q-{bread.id}": "abc"},  # Enter: nothing saved at all
+        {f"q-{carrots.id}": "abc", f"q-{bread.id}": "1", "inc": str(bread.id)},
     ):
         response = post(path, fields)
         assert response.status_code == 400
         html = response.get_data(as_text=True)
-        assert f'name="q-{bread.id}" value="abc"' in html and 'aria-invalid="true"' in html
+        assert "rien n’a été enregistré" in html  # said at the top, not only in the row
+        assert html.count('aria-invalid="true"') == 1
+        for pid, text in (
+            (carrots.id, fields[f"q-{carrots.id}"]),
+            (bread.id, fields[f"q-{bread.id}"]),
+        ):
+            assert f'name="q-{pid}" value="{text}"' in html  # every field keeps what was typed
         assert _lines(session) == {}
 
 

@@ -90,14 +90,18 @@ def _typed(product: Product) -> str:
 
 def _wanted(product: Product, op: str) -> Decimal:
     """The quantity asked by the form: the typed value, moved one step by +/-."""
-    asked = read_quantity(product, _typed(product) or "0")
     if op not in ("", "inc", "dec"):
         raise ServiceError(_("Unknown action."))
+    return _stepped(product, read_quantity(product, _typed(product) or "0"), op)
+
+
+def _stepped(product: Product, asked: Decimal, op: str) -> Decimal:
+    """`asked` moved one step by + (`inc`) or − (`dec`): half a kilo when weighed."""
     step = Decimal("0.5") if product.weighed else Decimal(1)
     if op == "inc":
-        asked += step
-    elif op == "dec":
-        asked = max(Decimal(0), asked - step)
+        return asked + step
+    if op == "dec":
+        return max(Decimal(0), asked - step)
     return asked
 
 
@@ -195,42 +199,45 @@ def line(distribution_id: int, product_id: int):
 @bp.route("/distributions/<int:distribution_id>/shop", methods=["POST"])
 @member_required
 def save(distribution_id: int):
-    """The list's one form, without JavaScript (it sends every product's field). A − or +
-    changes its own product only (`dec` / `inc` name it); Enter saves every quantity typed
-    that differs from the basket."""
+    """The list's one form, without JavaScript (it sends every product's field): every
+    quantity typed that differs from the basket is saved, and a − or + (`dec` / `inc`, whose
+    value is the product's id) moves its own product one step from what was typed there.
+    Enter saves (the form's default button). One field that is not a quantity saves nothing:
+    the page comes again, each field keeping what was typed, the wrong ones marked."""
     distribution = get_in_group_or_404(Distribution, distribution_id)
-    for op in ("inc", "dec"):
-        if op in request.form:
-            product_id = request.form.get(op, type=as_id)
-            if product_id is None:
-                abort(404)
-            return _change(distribution, product_id, op)
+    pressed = next(
+        ((op, request.form.get(op)) for op in ("inc", "dec") if op in request.form), None
+    )
     fields = {}
-    for key, text in request.form.items():
-        if key.startswith("q-"):
-            try:
-                fields[as_id(key[2:])] = text
-            except ValueError:
-                abort(404)
     try:
-        products = products_of(db.session, distribution, list(fields))
-    except ServiceError:
-        abort(404)
+        for key, text in request.form.items():
+            if key.startswith("q-"):
+                fields[as_id(key[2:])] = text
+        if pressed:
+            pressed = (pressed[0], as_id(pressed[1] or ""))
+        products = products_of(
+            db.session, distribution, [*fields, *([pressed[1]] if pressed else [])]
+        )
+    except (ValueError, ServiceError):
+        abort(404)  # no such product in this distribution
     basket = summarise(find_basket(db.session, distribution, current_user))
     held = {line.product_id: line.quantity for line in basket.lines}
-    wanted, errors = {}, {}
+    asked, errors = {}, {}
     for product_id, text in fields.items():
         try:
-            asked = read_quantity(products[product_id], text or "0")
+            asked[product_id] = read_quantity(products[product_id], text or "0")
         except ServiceError as error:
             errors[product_id] = error.message
-            continue
-        if asked != held.get(product_id, 0):
-            wanted[product_id] = asked
     if errors:
+        flash(_("Some quantities are not right: nothing was saved."), "error")
         return _refused_fields(distribution, errors, fields)
+    if pressed:
+        op, product_id = pressed
+        base = asked.get(product_id, held.get(product_id, Decimal(0)))
+        asked[product_id] = _stepped(products[product_id], base, op)
+    wanted = {pid: q for pid, q in asked.items() if q != held.get(pid, 0)}
     status, message = _save(distribution, lambda: wanted)
-    return _back_to_the_shop(distribution, status, message)
+    return _back_to_the_shop(distribution, status, message, pressed[1] if pressed else None)
 
 
 @bp.route("/orders")
