@@ -183,7 +183,8 @@ def test_bad_amounts_are_refused_and_nothing_written(client, auth, post, session
         {"amount": amount, "method": "cash"},
     )
     status, page = refusal(client, response)
-    assert status == 400 and "12,50" in page
+    said = "ne peut pas être négatif" if amount == "-5" else "12,50"  # what is wrong with it
+    assert status == 400 and said in page
     factories.fresh(session)
     assert session.scalar(select(func.count()).select_from(SheetEvent)) == 0
 
@@ -243,6 +244,26 @@ def test_a_payment_is_recorded_from_the_members_account_page(client, auth, post,
     assert refused.status_code == 303 and refused.headers["X-Refused"] == "400"
     factories.fresh(session)
     assert balances(session, day)[0] == 1250
+
+
+def test_money_outside_distributions_says_what_is_wrong_and_never_comes_from_the_balance(
+    client, auth, post, session, day
+):
+    auth.login("c@example.test")
+    ada = day["ada"]
+    day["group"].payment_methods = ["cash", "balance"]
+    session.commit()
+    account = f"/members/{ada.id}/history"
+    page = client.get(account).get_data(as_text=True)
+    assert "Solde\xa0:" in page or "Solde :" in page
+    assert 'value="balance"' not in page and 'value="cash"' in page
+    form = {"user_id": ada.id, "kind": "payment", "amount": "5", "method": "balance"}
+    assert post("/members/balances", form).headers["X-Refused"] == "400"
+    negative = post("/members/balances", {**form, "amount": "-5", "method": "cash"})
+    assert negative.headers["X-Refused"] == "400"
+    assert "ne peut pas être négatif" in client.get(account).get_data(as_text=True)
+    factories.fresh(session)
+    assert balances(session, day)[0] == 0
 
 
 @pytest.mark.parametrize(

@@ -39,13 +39,20 @@ def _back(distribution: Distribution, basket_id: int | None = None):
     )
 
 
+# Money paid in or given back outside distributions moves the balance: it cannot come from it.
+OUTSIDE_METHODS = [m for m in PAYMENT_METHODS if m != "balance"]
+
+
 def _amount(field: str = "amount") -> int:
     try:
         return parse_amount_cents(request.form.get(field, ""))
     except AmountError as error:
-        raise ServiceError(
-            _("Enter an amount like 12,50 (two decimals at most)."), field=field
-        ) from error
+        messages = {
+            "negative": _("An amount cannot be negative: choose what it is (a refund, say)."),
+            "too_large": _("This amount is too large."),
+        }
+        message = messages.get(str(error), _("Enter an amount like 12,50 (two decimals at most)."))
+        raise ServiceError(message, field=field) from error
 
 
 def _validation_csv(distribution: Distribution, checks, totals):
@@ -288,7 +295,7 @@ def member_history(user_id: int):
         balance=balance,
         member=membership.user,
         trail=audit.trail(db.session, group_id=g.group.id, member_id=user_id),
-        methods=g.group.payment_methods,
+        methods=[m for m in g.group.payment_methods if m in OUTSIDE_METHODS],
     )
 
 
@@ -312,7 +319,7 @@ def record_money():
         note=request.form.get("note", ""),
         actor=current_user,
         now=clock.now(),
-        methods=list(PAYMENT_METHODS),
+        methods=OUTSIDE_METHODS,
     )
     flash(_("Recorded."), "success")
     return redirect(url_for("validation.member_history", user_id=member_id), code=303)
