@@ -175,6 +175,22 @@ def test_fix_an_unpaid_basket_then_validate(client, auth, post, session, now, da
     assert refusal(client, post(f"{base}/undo"))[0] == 409
 
 
+def test_the_validation_page_says_when_a_day_can_be_validated(client, auth, session, now, day):
+    auth.login("c@example.test")
+    coming = factories.distribution(
+        session, group=day["group"], now=now, state="closed", catalogues=[]
+    )
+    html = client.get(f"/distributions/{coming.id}/validation").get_data(as_text=True)
+    assert 'id="not-yet"' in html and "pourra être validée dès le début" in html
+    assert "Valider la distribution" not in html
+    coming.cancelled_at = now
+    session.commit()
+    html = client.get(f"/distributions/{coming.id}/validation").get_data(as_text=True)
+    assert "Une distribution annulée ne se valide pas." in html
+    html = client.get(f"/distributions/{day['d'].id}/validation").get_data(as_text=True)
+    assert 'id="not-yet"' not in html and "Valider la distribution" in html
+
+
 @pytest.mark.parametrize("amount", ["1,234", "-5", "abc", ""])
 def test_bad_amounts_are_refused_and_nothing_written(client, auth, post, session, day, amount):
     auth.login("c@example.test")
