@@ -188,13 +188,16 @@ def test_receipt_shows_vat_per_rate_and_the_same_total(client, session, shop, no
         distribution=shop["d"],
         user=shop["member"],
         now=now,
-        lines=[(shop["bread"], 2), (cider, 1)],
+        lines=[(shop["bread"], 2), (cider, 1), (shop["carrots"], Decimal("0.75"))],
     )
     html = client.get(f"/baskets/{basket.id}").get_data(as_text=True)
     assert "TVA 5,5\xa0%" in html and "TVA 20\xa0%" in html
-    assert "15,00\xa0€" in html  # 9.00 + 6.00
+    # each quantity says in what: 2 × pièce, 0,75 kg
+    assert '2 <span class="muted">× pièce</span>' in html
+    assert '0,75 <span class="muted">kg</span>' in html
+    assert "16,95\xa0€" in html  # 9.00 + 6.00 + 1.95
     orders = client.get("/orders").get_data(as_text=True)
-    assert "15,00\xa0€" in orders
+    assert "16,95\xa0€" in orders
 
 
 def test_someone_elses_receipt_answers_404(client, session, shop, now):
