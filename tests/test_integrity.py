@@ -210,9 +210,12 @@ def test_a_cash_up_gap_asks_for_confirmation(client, auth, post, session, now, d
     base = f"/distributions/{day['d'].id}/validation"
     assert post(f"{base}/cash-up", {"cash": "8,00"}).status_code == 303
     asked = post(f"{base}/validate")
-    page = asked.get_data(as_text=True)
-    assert asked.status_code == 409 and "compté moins enregistré" in page
+    assert asked.status_code == 303 and asked.headers["X-Refused"] == "409"
+    assert asked.headers["Location"].endswith(f"{base}?gap=1#confirm-gap")  # reloads safely
+    page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert "compté moins enregistré" in page
     assert "-1,00" in page and 'name="confirm_gap"' in page
+    assert 'name="confirm_gap"' not in client.get(base).get_data(as_text=True)
     assert balances(session, day) == (0, 0)  # nothing validated yet
     assert post(f"{base}/validate", {"confirm_gap": "1"}).status_code == 303
     factories.fresh(session)

@@ -100,11 +100,16 @@ def _validation_csv(distribution: Distribution, checks, totals):
 
 @bp.route("/distributions/<int:distribution_id>/validation")
 @coordinator_required
-def page(distribution_id: int, gaps: dict | None = None):
+def page(distribution_id: int):
+    """The day's baskets to check; `?gap=1` asks to confirm a cash-up that differs from the
+    records (after an attempt to validate)."""
     distribution = get_in_group_or_404(Distribution, distribution_id)
     checks = svc.review(db.session, distribution)
     shown = [c for c in checks if c.to_check] if request.args.get("filter") == "check" else checks
     totals = svc.cash_up(checks)
+    gaps = None
+    if request.args.get("gap") and not distribution.validated_at:
+        gaps = svc.cash_up_gaps(distribution, totals)
     if request.args.get("format") == "csv":
         return _validation_csv(distribution, checks, totals)
     products = {line.product.id: line.product for c in checks for line in c.order.lines}
@@ -145,9 +150,16 @@ def validate(distribution_id: int):
             basket_id=basket_id,
             confirm_gap=request.form.get("confirm_gap") == "1",
         )
-    except svc.CashUpGap as gap:
-        # Not a refusal but a question: the page again, with the gaps and a confirm button.
-        return page(distribution.id, gaps=gap.gaps), 409
+    except svc.CashUpGap:
+        # Not a refusal but a question: the page with the gaps and a confirm button, at an
+        # address that reloads safely (X-Refused says 409 to machines).
+        target = url_for(
+            "validation.page", distribution_id=distribution.id, gap=1, _anchor="confirm-gap"
+        )
+        response = redirect(target, code=303)
+        response.headers["X-Refused"] = "409"
+        g.refused = True  # nothing of this attempt is kept
+        return response
     flash(
         _("Basket validated.") if basket_id else _("Distribution validated: balances are updated."),
         "success",
