@@ -191,6 +191,39 @@ def test_the_validation_page_says_when_a_day_can_be_validated(client, auth, sess
     assert 'id="not-yet"' not in html and "Valider la distribution" in html
 
 
+def test_the_history_of_changes_reads_in_words(client, auth, post, session, now, day):
+    from webapp.services import audit
+
+    for before, after in (
+        ({"active": True, "stock": None}, {"active": False, "stock": Decimal(3)}),
+        ({"orders_close_at": "2026-12-04T17:00:00+00:00"}, {"orders_close_at": "2026-12-05"}),
+    ):
+        audit.record(
+            session,
+            group_id=day["group"].id,
+            actor=day["coordinator"],
+            action="edit_offer",
+            now=now,
+            distribution_id=day["d"].id,
+            target="Pain",
+            before=before,
+            after=after,
+        )
+    session.commit()
+    auth.login("c@example.test")
+    html = client.get(f"/distributions/{day['d'].id}/validation").get_data(as_text=True)
+    assert "Disponible oui · Stock illimité → Disponible non · Stock 3" in html
+    assert "Fermeture des commandes 4 déc. 2026" in html and "→ Fermeture des commandes 5 déc." in html
+    for raw in ("T17:00", "None", "True", "orders_close_at"):
+        assert raw not in html
+    post(
+        "/members/balances",
+        {"user_id": day["ada"].id, "kind": "payment", "amount": "5", "method": "cheque"},
+    )
+    history = client.get(f"/members/{day['ada'].id}/history").get_data(as_text=True)
+    assert "Paiement reçu</strong> · Chèque" in history
+
+
 @pytest.mark.parametrize("amount", ["1,234", "-5", "abc", ""])
 def test_bad_amounts_are_refused_and_nothing_written(client, auth, post, session, day, amount):
     auth.login("c@example.test")

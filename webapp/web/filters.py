@@ -81,10 +81,22 @@ def audit_values(values: dict | None) -> str:
         "members_told": _("Members told"),
         "state": _("State"),
         "method": _("Payment method"),
+        "starts_at": _("Start"),
+        "ends_at": _("End"),
+        "orders_open_at": _("Orders open"),
+        "orders_close_at": _("Orders close"),
+        "paid_on": _("Paid on"),
+        "active": _("Available"),
+        "stock": _("Stock"),
     }
     parts = []
     for key, value in values.items():
-        if key in ("cash", "cheque", "card", "transfer", "balance"):
+        if value is None or isinstance(value, bool):
+            shown = {None: _("unlimited") if key == "stock" else "—", True: _("yes")}
+            parts.append(f"{names.get(key, key)} {shown.get(value, _('no'))}")
+        elif key.endswith(("_at", "_on")) and isinstance(value, str):
+            parts.append(f"{names.get(key, key)} {_moment(value)}")
+        elif key in ("cash", "cheque", "card", "transfer", "balance"):
             parts.append(f"{method_label(key)} {money(value) if value is not None else '—'}")
         elif key == "paid" and isinstance(value, dict):
             paid = ", ".join(f"{method_label(m)} {money(v)}" for m, v in value.items())
@@ -102,6 +114,17 @@ def audit_values(values: dict | None) -> str:
         else:
             parts.append(f"{names.get(key, key)} {value}")
     return " · ".join(parts)
+
+
+def _moment(text: str) -> str:
+    """A date or moment an audit entry kept as ISO text, in the reader's words."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if len(text) <= 10:  # a day
+        return dates.date(value)
+    return dates.moment(value)
 
 
 def method_label(method: str | None) -> str:
