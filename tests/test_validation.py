@@ -213,7 +213,8 @@ def test_the_history_of_changes_reads_in_words(client, auth, post, session, now,
     auth.login("c@example.test")
     html = client.get(f"/distributions/{day['d'].id}/validation").get_data(as_text=True)
     assert "Disponible oui · Stock illimité → Disponible non · Stock 3" in html
-    assert "Fermeture des commandes 4 déc. 2026" in html and "→ Fermeture des commandes 5 déc." in html
+    assert "Fermeture des commandes 4 déc. 2026" in html
+    assert "→ Fermeture des commandes 5 déc." in html
     for raw in ("T17:00", "None", "True", "orders_close_at"):
         assert raw not in html
     post(
