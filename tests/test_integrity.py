@@ -208,7 +208,10 @@ def test_a_cash_up_gap_asks_for_confirmation(client, auth, post, session, now, d
     tablet(session, day, day["b1"], "payment", {"method": "cash", "amount_cents": 900}, now)
     auth.login("c@example.test")
     base = f"/distributions/{day['d'].id}/validation"
-    assert post(f"{base}/cash-up", {"cash": "8,00"}).status_code == 303
+    saved = post(f"{base}/cash-up", {"cash": "8,00"})
+    assert saved.status_code == 303
+    said = client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert "compté moins enregistré) : Espèces -1,00" in said  # told at once, not at validation
     asked = post(f"{base}/validate")
     assert asked.status_code == 303 and asked.headers["X-Refused"] == "409"
     assert asked.headers["Location"].endswith(f"{base}?gap=1#confirm-gap")  # reloads safely

@@ -20,7 +20,7 @@ from .converters import as_id
 from .csvs import cents as _cents
 from .csvs import coded as _coded
 from .csvs import csv_response as _csv
-from .filters import method_label
+from .filters import method_label, money
 from .once import once
 from .paging import paginate
 
@@ -265,7 +265,19 @@ def cash_up(distribution_id: int):
         if request.form.get(method, "").strip()
     }
     svc.save_cash_up(db.session, distribution, counted, actor=current_user, now=clock.now())
-    flash(_("Cash-up saved."), "success")
+    gaps = svc.cash_up_gaps(distribution, svc.cash_up(svc.review(db.session, distribution)))
+    if gaps:  # said now, while the till is still at hand, not only at validation
+        differences = ", ".join(f"{method_label(m)} {money(gap)}" for m, gap in gaps.items())
+        flash(
+            _(
+                "Cash-up saved. It differs from what was recorded (counted minus recorded): "
+                "%(differences)s.",
+                differences=differences,
+            ),
+            "warning",
+        )
+    else:
+        flash(_("Cash-up saved."), "success")
     return _back(distribution)
 
 
