@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session, contains_eager
 
 from ..models import Group, Invitation, Membership, User
@@ -338,17 +338,18 @@ MAX_SEARCH = 100  # characters of a search for members
 
 
 def named(search: str):
-    """SQL: the user (`User`) whose name, either way round, or e-mail holds `search`, in any
-    case; `%` and `_` are matched as typed, not as wildcards."""
-    text = search.strip()[:MAX_SEARCH].lower()
-    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(
-        *(
-            func.lower(column).like(like, escape="\\")
-            for column in (
-                User.first_name + " " + User.last_name,
-                User.last_name + " " + User.first_name,
-                User.email,
+    """SQL: the user (`User`) with each word of `search` in their first name, last name or
+    e-mail, in any case ("girard lea" finds Léa Girard through her address); `%` and `_`
+    are matched as typed, not as wildcards."""
+    words = search.strip()[:MAX_SEARCH].lower().split()[:5]
+
+    def holds(word: str):
+        like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return or_(
+            *(
+                func.lower(column).like(like, escape="\\")
+                for column in (User.first_name, User.last_name, User.email)
             )
         )
-    )
+
+    return and_(*(holds(word) for word in words)) if words else true()
