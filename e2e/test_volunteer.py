@@ -239,7 +239,8 @@ def test_background_sync_sends_the_outbox_with_the_page_closed(browser, base_url
     context.close()
 
 
-USED_BY_OTHER_TESTS = (1, 2, 3, 4, 5, 10, 11, 12, 13, 15, 16, 20, 25)
+# 6 to 9: test_sheet_payments.py
+USED_BY_OTHER_TESTS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 20, 25)
 
 
 def weighed_line(server, distribution_id) -> tuple[int, int, Decimal, int]:

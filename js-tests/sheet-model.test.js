@@ -31,7 +31,7 @@ test("the outbox is merged with the snapshot at once", () => {
   let s = SheetModel.initial({ distributionId: 3 });
   s = SheetModel.withStore(s, snapshot, [item(1, "pickup", { state: "taken" }), item(2, "payment", { method: "cash", amount_cents: 500 })], []);
   const st = SheetModel.basketStatus(s, basket);
-  assert.deepEqual(st, { progress: "collected", due: 900, paid: 500, unpaid: true });
+  assert.deepEqual(st, { progress: "collected", due: 900, paid: 500, unpaid: true, remaining: 400, overpaid: 0 });
   assert.deepEqual(SheetModel.summary(s), { done: 1, total: 1, byMethod: { cash: 500 } });
 });
 
@@ -82,4 +82,74 @@ test("the detail key changes only with the open basket's events", () => {
   assert.equal(SheetModel.detailKey(other), before);
   const mine = SheetModel.withStore(s, snapshot, [item(6, "note", { text: "x" })], []);
   assert.notEqual(SheetModel.detailKey(mine), before);
+});
+
+const tap = (kind, payload, at, basketId = 1) => ({ kind, basketId, payload, at });
+const cash840 = { method: "cash", amount_cents: 840 };
+
+test("a double tap on a payment records it once; the same payment later does again", () => {
+  const taps = SheetModel.rememberTap([], tap("payment", cash840, 1000));
+  assert.ok(SheetModel.isRepeatTap(taps, tap("payment", cash840, 1150)));
+  // a slow second tap on the same amount (the screen seemed not to answer) is still one
+  assert.ok(SheetModel.isRepeatTap(taps, tap("payment", cash840, 1000 + SheetModel.REPEAT_MS - 1)));
+  assert.ok(!SheetModel.isRepeatTap(taps, tap("payment", cash840, 1000 + SheetModel.REPEAT_MS + 1)));
+  // the panel was drawn again between the two taps: the second one reads "0,00"
+  assert.ok(SheetModel.isRepeatTap(taps, tap("payment", { method: "cash", amount_cents: 0 }, 1300)));
+  // another basket is another tap
+  assert.ok(!SheetModel.isRepeatTap(taps, tap("payment", cash840, 1150, 2)));
+});
+
+test("a double tap on Cancel never cancels the next payment too", () => {
+  const taps = SheetModel.rememberTap([], tap("payment_void", { event_id: "a" }, 1000));
+  // the second landing hits the button now standing where the first one was
+  assert.ok(SheetModel.isRepeatTap(taps, tap("payment_void", { event_id: "b" }, 1200)));
+  assert.ok(!SheetModel.isRepeatTap(taps, tap("payment_void", { event_id: "b" }, 1000 + SheetModel.MONEY_GAP_MS + 1)));
+  // money right after a void: the same double tap; a pickup is not money
+  assert.ok(SheetModel.isRepeatTap(taps, tap("payment", cash840, 1200)));
+  assert.ok(!SheetModel.isRepeatTap(taps, tap("pickup", { state: "taken" }, 1200)));
+});
+
+test("only the last tap on a basket counts: taken, not taken, taken again is three taps", () => {
+  let taps = SheetModel.rememberTap([], tap("pickup", { state: "taken", line_id: 10 }, 1000));
+  assert.ok(SheetModel.isRepeatTap(taps, tap("pickup", { state: "taken", line_id: 10 }, 1100)));
+  taps = SheetModel.rememberTap(taps, tap("pickup", { state: "not_taken", line_id: 10 }, 1300));
+  assert.ok(!SheetModel.isRepeatTap(taps, tap("pickup", { state: "taken", line_id: 10 }, 1600)));
+  assert.ok(!SheetModel.isRepeatTap(taps, tap("pickup", { state: "taken", line_id: 11 }, 1350)));
+  // a payment voided then paid again on purpose, a while later, is recorded
+  taps = SheetModel.rememberTap([], tap("payment", cash840, 1000));
+  taps = SheetModel.rememberTap(taps, tap("payment_void", { event_id: "a" }, 3000));
+  assert.ok(!SheetModel.isRepeatTap(taps, tap("payment", cash840, 4500)));
+  // old taps are forgotten
+  taps = SheetModel.rememberTap(taps, tap("note", { text: "x" }, 9000));
+  assert.equal(taps.length, 1);
+});
+
+test("an overpayment is computed, and an overpaid basket says by how much", () => {
+  const paid = (cents) => item(3, "payment", { method: "cash", amount_cents: cents });
+  let s = SheetModel.withStore(SheetModel.initial({ distributionId: 3 }), snapshot, [paid(900)], []);
+  let st = SheetModel.basketStatus(s, basket);
+  assert.deepEqual([st.remaining, st.overpaid, st.unpaid], [0, 0, false]);
+  assert.equal(SheetModel.overpaidAfter(st, 500), 500); // a cheque on a basket paid in full
+  s = SheetModel.withStore(s, snapshot, [paid(400)], []);
+  st = SheetModel.basketStatus(s, basket);
+  assert.equal(SheetModel.overpaidAfter(st, 500), 0); // exactly what is left
+  assert.equal(SheetModel.overpaidAfter(st, 501), 1);
+  // two payments of the whole amount: overpaid by one of them
+  s = SheetModel.withStore(s, snapshot, [paid(900), item(4, "payment", { method: "cash", amount_cents: 900 })], []);
+  st = SheetModel.basketStatus(s, basket);
+  assert.deepEqual([st.paid, st.remaining, st.overpaid, st.unpaid], [1800, 0, 900, false]);
+  // cancelling the extra one clears it
+  s = SheetModel.withStore(s, snapshot, [paid(900), item(4, "payment", { method: "cash", amount_cents: 900 }),
+    item(5, "payment_void", { event_id: U(4) })], []);
+  assert.equal(SheetModel.basketStatus(s, basket).overpaid, 0);
+});
+
+test("the change is against the payment being made, never against what is left after it", () => {
+  assert.deepEqual(SheetModel.cashChange(840, 1000), { change: 160 });
+  assert.deepEqual(SheetModel.cashChange(840, 840), { change: 0 });
+  assert.deepEqual(SheetModel.cashChange(840, 500), { missing: 340 });
+  // nothing left to pay (the field reads 0,00): no change to read at all, not 10 €
+  assert.equal(SheetModel.cashChange(0, 1000), null);
+  assert.equal(SheetModel.cashChange(null, 1000), null);
+  assert.equal(SheetModel.cashChange(840, null), null);
 });

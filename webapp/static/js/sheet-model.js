@@ -21,6 +21,9 @@
       dataKey: "",
       drawn: { list: null, totals: null, detail: null }, // what the screen shows now
       pad: null, // the signature pad of the open basket
+      taps: [], // the taps recorded in the last seconds, to tell a double tap (isRepeatTap)
+      acting: false, // a tap is being recorded: the next one waits for the screen to follow
+      cashNote: null, // the change to give for the last cash payment: { basketId, eventId, given, amount }
     };
   }
 
@@ -58,7 +61,47 @@
     var due = SheetState.basketDueCents(st, basket.lines);
     var paid = SheetState.paidCents(st);
     var progress = SheetState.progress(st, basket.lines.map(function (l) { return l.id; }));
-    return { progress: progress, due: due, paid: paid, unpaid: paid < due };
+    return {
+      progress: progress, due: due, paid: paid, unpaid: paid < due,
+      remaining: Math.max(due - paid, 0), overpaid: Math.max(paid - due, 0),
+    };
+  }
+
+  // What a payment of `cents` would leave overpaid (0 when it fits in what is left to pay).
+  // Overpaid then, not by this payment alone: a basket already overpaid says its total.
+  function overpaidAfter(status, cents) {
+    return Math.max(status.paid + cents - status.due, 0);
+  }
+
+  // The cash to hand back for a payment of `amountCents` when `givenCents` were handed
+  // over: { change } or { missing }, or null when either amount is not known. Always
+  // against the payment being made, never against what is left once it is recorded.
+  function cashChange(amountCents, givenCents) {
+    if (amountCents == null || givenCents == null || amountCents <= 0) return null;
+    return givenCents >= amountCents ? { change: givenCents - amountCents } : { missing: amountCents - givenCents };
+  }
+
+  // Double taps. A tap on a tablet often lands twice; each landing is a new event, and
+  // the server keeps both (two ids). A tap is ignored when the last one recorded for the
+  // same basket was the same (kind and payload) less than REPEAT_MS ago, or when both
+  // move money and came within MONEY_GAP_MS: the second half of a double tap on
+  // "Cancel" lands on the next payment's button once the first one is gone.
+  var REPEAT_MS = 2000, MONEY_GAP_MS = 1000;
+  var MONEY = { payment: true, payment_void: true };
+
+  function isRepeatTap(taps, tap) {
+    var last = null;
+    taps.forEach(function (t) { if (t.basketId === tap.basketId && (!last || t.at >= last.at)) last = t; });
+    if (!last) return false;
+    var age = tap.at - last.at;
+    if (age < 0 || age > REPEAT_MS) return false;
+    if (last.kind === tap.kind && JSON.stringify(last.payload) === JSON.stringify(tap.payload)) return true;
+    return !!(MONEY[last.kind] && MONEY[tap.kind] && age < MONEY_GAP_MS);
+  }
+
+  // The taps to remember once `tap` is recorded: the recent ones only.
+  function rememberTap(taps, tap) {
+    return taps.filter(function (t) { return tap.at - t.at <= REPEAT_MS; }).concat([tap]);
   }
 
   function summary(state) {
@@ -142,6 +185,7 @@
     initial: initial, withStore: withStore, syncError: syncError, baskets: baskets,
     basketStatus: basketStatus, summary: summary, matches: matches, normalise: normalise,
     format: format, statusBar: statusBar, readQuantity: readQuantity, readCents: readCents,
-    detailKey: detailKey,
+    detailKey: detailKey, overpaidAfter: overpaidAfter, cashChange: cashChange,
+    isRepeatTap: isRepeatTap, rememberTap: rememberTap, REPEAT_MS: REPEAT_MS, MONEY_GAP_MS: MONEY_GAP_MS,
   };
 })(typeof self !== "undefined" ? self : globalThis);

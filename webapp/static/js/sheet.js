@@ -52,16 +52,33 @@
     render(state);
   }
 
+  function isRepeat(kind, basketId, payload) {
+    return state.acting || SheetModel.isRepeatTap(state.taps, { kind: kind, basketId: basketId, payload: payload, at: Date.now() });
+  }
+
+  // One tap, one event. A tap while the previous one is being recorded, or the second
+  // half of a double tap (SheetModel.isRepeatTap), records nothing and answers "repeat";
+  // otherwise the recorded event, or null when the tablet could not store it.
   async function act(kind, basketId, payload) {
+    if (isRepeat(kind, basketId, payload)) return "repeat";
+    var tap = { kind: kind, basketId: basketId, payload: payload, at: Date.now() };
+    state.acting = true;
+    state.taps = SheetModel.rememberTap(state.taps, tap);
+    var event = null;
     try {
-      await SheetStore.record(state.distributionId, kind, basketId, payload);
+      event = await SheetStore.record(state.distributionId, kind, basketId, payload);
+      await reload();
     } catch (error) {
+      if (!event) state.taps = state.taps.filter(function (t) { return t !== tap; });
+      state.drawn.detail = null; // draw the panel again: its buttons come back
       update({ error: failed(error) });
-      return;
+    } finally {
+      state.acting = false;
     }
-    await reload();
+    if (!event) return null;
     requestBackgroundSync();
     syncSoon();
+    return event;
   }
 
   function requestBackgroundSync() {
@@ -141,6 +158,7 @@
   }
 
   function select(id) {
+    if (state.selected !== id) state.cashNote = null; // said for the basket it was paid for only
     state.selected = id;
     render(state);
     var detail = document.getElementById("detail");
@@ -204,7 +222,8 @@
 
   function statusLabel(st) {
     var label = st.progress === "collected" ? S.collected : st.progress === "partial" ? S.partial : S.to_collect;
-    return label + (st.unpaid && st.progress !== "to_collect" ? " · " + S.unpaid : "");
+    return label + (st.unpaid && st.progress !== "to_collect" ? " · " + S.unpaid : "")
+      + (st.overpaid ? " · " + t("overpaid", { amount: fmt(st.overpaid) }) : "");
   }
 
   function renderList(s) {
@@ -215,7 +234,7 @@
       shown++;
       var st = SheetModel.basketStatus(s, b);
       frag.appendChild(h("li", {}, [h("button", {
-        type: "button", class: "basket-row state-" + st.progress + (st.unpaid && st.progress !== "to_collect" ? " is-unpaid" : "") + (s.selected === b.id ? " is-selected" : ""),
+        type: "button", class: "basket-row state-" + st.progress + (st.unpaid && st.progress !== "to_collect" ? " is-unpaid" : "") + (st.overpaid ? " is-overpaid" : "") + (s.selected === b.id ? " is-selected" : ""),
         "data-basket": b.id,
       }, [
         h("span", { class: "basket-number", text: "#" + b.number }),
@@ -238,7 +257,7 @@
       s.pad = null;
       return;
     }
-    var merged = s.merged[b.id], st = SheetModel.basketStatus(s, b), remaining = Math.max(st.due - st.paid, 0);
+    var merged = s.merged[b.id], st = SheetModel.basketStatus(s, b);
     var strokes = s.pad && !s.pad.isEmpty() && s.pad.basketId === b.id ? s.pad.toData() : null;
     // Cash already counted stays typed when the amount changes (a line re-weighed).
     var givenBefore = detail.dataset.basket === String(b.id) ? document.getElementById("cash-given") : null;
@@ -248,12 +267,12 @@
       h("div", { class: "detail-head" }, [
         h("h2", { tabindex: "-1", text: "#" + b.number + " · " + b.member.name }),
         b.member.phone ? h("a", { href: "tel:" + b.member.phone.replace(/\s/g, ""), text: b.member.phone }) : null,
-        h("button", { type: "button", class: "secondary outline close-detail", text: S.close, on: { click: function () { update({ selected: null }); } } }),
+        h("button", { type: "button", class: "secondary outline close-detail", text: S.close, on: { click: function () { update({ selected: null, cashNote: null }); } } }),
       ]),
       // An AMAP basket the member gave away: whoever comes for it takes it.
       h("p", { class: "given-to", hidden: !b.given_to, text: b.given_to ? t("given_to", { name: b.given_to }) : "" }),
       linesSection(b, merged),
-      moneySection(b, merged, st.due, st.paid, remaining, givenBefore ? givenBefore.value : ""),
+      moneySection(b, merged, st, givenBefore ? givenBefore.value : ""),
       signatureSection(b, merged),
       notesSection(merged, b)
     );
@@ -317,49 +336,115 @@
     ]);
   }
 
-  function moneySection(b, merged, dueCents, paidCents, remaining, givenText) {
-    var amount = h("input", { type: "text", inputmode: "decimal", id: "pay-amount", value: qty((remaining / 100).toFixed(2)), "aria-label": S.amount });
+  function moneySection(b, merged, st, givenText) {
+    var amount = h("input", { type: "text", inputmode: "decimal", id: "pay-amount", value: qty((st.remaining / 100).toFixed(2)), "aria-label": S.amount });
     var given = h("input", { type: "text", inputmode: "decimal", id: "cash-given", value: givenText || null, placeholder: S.cash_given, "aria-label": S.cash_given });
     var change = h("output", { id: "change", for: "cash-given pay-amount" });
+    // what a tap did not do (a double tap), said where the volunteer looks
+    var note = h("p", { id: "money-note", class: "money-note", role: "status" });
+    var confirmBox = h("div", { id: "overpay-confirm", class: "overpay-confirm", hidden: true });
+    var section;
+    // The change is always against the amount being paid: typed cash minus that amount.
     function showChange() {
-      var a = SheetModel.readCents(amount.value), g = SheetModel.readCents(given.value);
-      change.textContent = a != null && g != null && g >= a ? t("change", { amount: fmt(g - a) }) : "";
+      var a = SheetModel.readCents(amount.value), c = SheetModel.cashChange(a, SheetModel.readCents(given.value));
+      change.className = c && c.missing != null ? "missing" : "";
+      change.textContent = !c ? "" : c.missing != null ? t("missing", { missing: fmt(c.missing) })
+        : t("change_of", { change: fmt(c.change), given: fmt(a + c.change), amount: fmt(a) });
     }
-    amount.addEventListener("input", showChange);
-    given.addEventListener("input", showChange);
-    showChange();
     function label(m) {
       var c = SheetModel.readCents(amount.value);
       return method(m) + " " + (c ? fmt(c) : "");
     }
+    function hideConfirm() { confirmBox.hidden = true; confirmBox.replaceChildren(); }
+    function moneyTap(kind, payload) {
+      if (isRepeat(kind, b.id, payload)) { note.textContent = S.repeat_ignored; return Promise.resolve("repeat"); }
+      // no second tap until the panel is drawn again with what this one recorded
+      var buttons = Array.prototype.slice.call(section.querySelectorAll("button"));
+      buttons.forEach(function (btn) { btn.disabled = true; });
+      return act(kind, b.id, payload).then(function (result) {
+        buttons.forEach(function (btn) { btn.disabled = false; });
+        return result;
+      });
+    }
+    function pay(m, cents, confirmed) {
+      note.textContent = "";
+      hideConfirm();
+      var payload = { method: m, amount_cents: cents };
+      if (isRepeat("payment", b.id, payload)) { note.textContent = S.repeat_ignored; return; }
+      if (!cents || cents <= 0 || cents > 1000000) { amount.setAttribute("aria-invalid", "true"); amount.focus(); return; }
+      var over = SheetModel.overpaidAfter(st, cents);
+      if (over && !confirmed) { askOverpay(m, cents, over); return; }
+      var typed = given.value, g = SheetModel.readCents(typed), cash = m === "cash" ? SheetModel.cashChange(cents, g) : null;
+      // the cash counted belongs to this payment: it leaves the field, its change is said
+      state.cashNote = cash && cash.change != null ? { basketId: b.id, eventId: null, given: g, amount: cents } : null;
+      given.value = "";
+      moneyTap("payment", payload).then(function (result) {
+        if (result && result.id && state.cashNote) state.cashNote.eventId = result.id;
+        if (result) return;
+        state.cashNote = null;
+        var field = document.getElementById("cash-given");
+        if (field && !field.value) field.value = typed;
+      });
+    }
+    // More than what is left to pay: said, and recorded only when confirmed.
+    function askOverpay(m, cents, over) {
+      var yes = h("button", { type: "button", class: "overpay-yes", text: t("record_anyway", { payment: method(m) + " " + fmt(cents) }),
+        on: { click: function () { pay(m, cents, true); } } });
+      var no = h("button", { type: "button", class: "secondary outline overpay-no", text: S.do_not_record,
+        on: { click: function () { hideConfirm(); amount.focus(); } } });
+      confirmBox.replaceChildren(
+        h("p", { role: "alert", text: t("confirm_overpay", { amount: fmt(cents), remaining: fmt(st.remaining), over: fmt(over) }) }),
+        h("div", { class: "overpay-actions" }, [yes, no])
+      );
+      confirmBox.hidden = false;
+      no.focus({ preventScroll: true });
+      confirmBox.scrollIntoView({ block: "nearest" });
+    }
+    amount.addEventListener("input", showChange);
+    given.addEventListener("input", showChange);
+    showChange();
     var methods = state.snapshot.data.distribution.payment_methods.map(function (m) {
       return h("button", { type: "button", class: "pay-button", "data-method": m, on: { click: function () {
-        var c = SheetModel.readCents(amount.value);
-        if (!c || c <= 0 || c > 1000000) { amount.setAttribute("aria-invalid", "true"); amount.focus(); return; }
-        act("payment", b.id, { method: m, amount_cents: c });
+        pay(m, SheetModel.readCents(amount.value), false);
       } } }, [label(m)]);
     });
     amount.addEventListener("input", function () {
       amount.removeAttribute("aria-invalid");
+      hideConfirm();
       methods.forEach(function (btn) { btn.textContent = label(btn.dataset.method); });
     });
     var payments = SheetState.livePayments(merged).map(function (p) {
       return h("li", {}, [
         method(p.payload.method) + " " + fmt(p.payload.amount_cents) + " ",
-        h("button", { type: "button", class: "secondary outline small-button", text: S.void, on: { click: function () { act("payment_void", b.id, { event_id: p.id }); } } }),
+        h("button", { type: "button", class: "secondary outline small-button", text: S.void, on: { click: function () {
+          note.textContent = "";
+          moneyTap("payment_void", { event_id: p.id });
+        } } }),
       ]);
     });
-    return h("section", { class: "detail-money", "aria-label": S.payment }, [
+    var cn = state.cashNote;
+    var cashSaid = cn && cn.basketId === b.id && (!cn.eventId || (merged && merged.payments[cn.eventId] && !merged.voided[cn.eventId]));
+    section = h("section", { class: "detail-money", "aria-label": S.payment }, [
       h("dl", { class: "amounts" }, [
-        h("dt", { text: S.due }), h("dd", { class: "due", text: fmt(dueCents) }),
-        h("dt", { text: S.paid }), h("dd", { class: "paid", text: fmt(paidCents) }),
-        h("dt", { text: S.remaining }), h("dd", { class: remaining ? "remaining unpaid" : "remaining", text: fmt(remaining) }),
+        h("dt", { text: S.due }), h("dd", { class: "due", text: fmt(st.due) }),
+        h("dt", { text: S.paid }), h("dd", { class: "paid", text: fmt(st.paid) }),
+        h("dt", { text: st.overpaid ? S.overpaid_label : S.remaining }),
+        h("dd", { class: st.overpaid ? "overpaid" : st.remaining ? "remaining unpaid" : "remaining", text: fmt(st.overpaid || st.remaining) }),
         h("dt", { text: S.balance }), h("dd", { class: b.balance_cents < 0 ? "negative" : "", text: fmt(b.balance_cents) }),
       ]),
-      h("div", { class: "pay-row" }, [h("label", { for: "pay-amount", text: S.amount }), amount, h("label", { for: "cash-given", text: S.cash_given }), given, change]),
+      cashSaid ? h("p", { class: "cash-note", text: t("change_after", { given: fmt(cn.given), amount: fmt(cn.amount), change: fmt(cn.given - cn.amount) }) }) : null,
+      h("div", { class: "pay-row" }, [
+        h("span", { class: "pay-field" }, [h("label", { for: "pay-amount", text: S.amount }), amount]),
+        h("span", { class: "pay-field" }, [h("label", { for: "cash-given", text: S.cash_given }), given]),
+        change,
+      ]),
       h("div", { class: "pay-buttons" }, methods),
+      confirmBox,
+      note,
+      st.overpaid ? h("p", { class: "overpaid-note" }, [h("strong", { text: t("overpaid", { amount: fmt(st.overpaid) }) }), h("br"), S.overpaid_hint]) : null,
       payments.length ? h("ul", { class: "payments" }, payments) : null,
     ]);
+    return section;
   }
 
   function signatureSection(b, merged) {
