@@ -12,6 +12,24 @@ from sqlalchemy import text
 from .cli_groups import register_groups_cli
 from .extensions import db
 
+NO_PUBLIC_URL = (
+    "PUBLIC_URL is not set: the links in e-mails and notifications would point to "
+    "http://localhost. Set PUBLIC_URL to the site's address (https://amap.example.org), "
+    "see README, 'Running on PostgreSQL: deployment'."
+)
+
+
+def public_url_missing(app: Flask) -> bool:
+    """True when messages built outside a request would carry http://localhost links:
+    no PUBLIC_URL, and not a developer's or the tests' app."""
+    return not (app.config.get("PUBLIC_URL") or "").strip() and not (app.debug or app.testing)
+
+
+def require_public_url(app: Flask) -> None:
+    """Commands that queue or send messages refuse to run without PUBLIC_URL (exit 1)."""
+    if public_url_missing(app):
+        raise click.ClickException(NO_PUBLIC_URL)
+
 
 def register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
@@ -114,6 +132,7 @@ def register_notify(app: Flask) -> None:
     )
     def notify_command(reminders: bool) -> None:
         """Deliver the outbox (run it every minute) and queue the reminders that are due."""
+        require_public_url(app)
         click.echo(summary(notify_once(app, reminders=reminders)))
 
     @app.cli.command("notify-loop")
@@ -133,6 +152,10 @@ def register_notify(app: Flask) -> None:
         from . import clock
         from .sender import deliver_due, woken_at
 
+        if public_url_missing(app):
+            # Said loudly at every start, not refused: `make run` starts this loop on a
+            # developer's machine, where the links only need to work locally.
+            click.secho(f"WARNING: {NO_PUBLIC_URL}", err=True, fg="red", bold=True)
         # One summary line per run, not a warning per e-mail when SMTP_HOST is unset.
         logging.getLogger("webapp.services.mail").setLevel(logging.ERROR)
 

@@ -1,16 +1,29 @@
-"""Reading distributions of a group."""
+"""Reading distributions of a group; telling its members when one moves."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, select
+from flask import url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import case, delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain.cycle import Status
 from ..domain.money import basket_total_cents
-from ..models import Basket, Distribution, DutyAssignment, Group, User
+from ..models import (
+    Basket,
+    Distribution,
+    DutyAssignment,
+    Group,
+    OrderLine,
+    OutboxMessage,
+    Place,
+    User,
+)
+from . import dates, outbox
 
 
 @dataclass(frozen=True)
@@ -78,3 +91,98 @@ def planning_query(group: Group, *, now: datetime):
             Distribution.id.desc(),
         )
     )
+
+
+# A distribution moving: what its members notice is when and where it is.
+MOVED = "distribution_moved"
+# Reminders that quote a distribution's day or place: queued but not sent yet when it
+# moves, they go, and the next pass of the reminders writes them again with the new ones.
+DATED_REMINDERS = (
+    "orders_open",
+    "orders_closing",
+    "basket_tomorrow",
+    "duty_reminder",
+    "roles_vacant",
+)
+
+
+def whereabouts(distribution: Distribution) -> tuple[datetime, datetime, int]:
+    """When and where a distribution is: what a change of is told to its members."""
+    return (distribution.starts_at, distribution.ends_at, distribution.place_id)
+
+
+def tell_moved(
+    session: Session,
+    distribution: Distribution,
+    before: tuple[datetime, datetime, int],
+    *,
+    now: datetime,
+) -> int:
+    """After an edit: tell every member who ordered for the distribution or is on duty at
+    it its new day, hours and place (one message each, in their language); nothing when
+    neither changed (`before` is `whereabouts` before the edit). Returns how many."""
+    if whereabouts(distribution) == tuple(before):
+        return 0
+    old_start, _old_end, old_place_id = before
+    group = session.get(Group, distribution.group_id)
+    place = session.get(Place, distribution.place_id)
+    old_place = session.get(Place, old_place_id) or place
+    d = distribution
+    session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.ref == f"d{d.id}",
+            OutboxMessage.state == "queued",
+            OutboxMessage.kind.in_(DATED_REMINDERS),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    buyers = set(
+        session.scalars(
+            select(Basket.user_id)
+            .join(OrderLine)
+            .where(Basket.distribution_id == d.id, OrderLine.quantity > 0)
+        )
+    )
+    on_duty = select(DutyAssignment.user_id).where(DutyAssignment.distribution_id == d.id)
+    people = session.scalars(
+        select(User).where(or_(User.id.in_(buyers), User.id.in_(on_duty))).order_by(User.id)
+    ).all()
+    ref = f"d{d.id}:{d.starts_at:%Y%m%d%H%M}-{d.ends_at:%H%M}p{d.place_id}@{now:%Y%m%d%H%M%S}"
+    tz = group.timezone
+    told = 0
+    for person in people:
+        with force_locale(person.locale or group.locale or "fr"):
+            old_day = dates.day(old_start, tz)
+            title = _(
+                "%(group)s: the distribution of %(day)s is moved", group=group.name, day=old_day
+            )
+            body = _(
+                "The distribution planned on %(old)s at %(old_place)s now takes place on "
+                "%(when)s (until %(end)s) at %(place)s.",
+                old=dates.day_time(old_start, tz),
+                old_place=old_place.name,
+                when=dates.day_time(d.starts_at, tz),
+                end=dates.time(d.ends_at, tz),
+                place=place.name,
+            )
+            if place.address:
+                body += "\n" + _("Address: %(address)s", address=place.address)
+        url = (
+            url_for("shop.shop", distribution_id=d.id)
+            if person.id in buyers
+            else url_for("roster.index")
+        )
+        row = outbox.queue(
+            session,
+            kind=MOVED,
+            ref=ref,
+            title=title,
+            body=body,
+            url=url,
+            user=person,
+            group_id=group.id,
+            now=now,
+        )
+        told += row is not None
+    return told

@@ -17,6 +17,7 @@ from ..models import (
     PAYMENT_METHODS,
     Catalogue,
     Distribution,
+    DutyRole,
     Group,
     Invitation,
     Membership,
@@ -99,10 +100,13 @@ def setup_steps(session: Session, group: Group) -> list[tuple[str, bool]]:
     invited = session.scalar(  # members invited; a producer's invitation is not one
         select(exists().where(Invitation.group_id == group.id, Invitation.producer_id.is_(None)))
     )
+    # Without roles, no volunteer can sign up for a duty, nor so open the distribution sheet.
+    has_duty_roles = session.scalar(select(exists().where(DutyRole.group_id == group.id)))
     return [
         ("catalogues", bool(has_catalogue)),
         ("products", bool(has_product)),
         ("distribution", bool(has_distribution)),
+        ("duty_roles", bool(has_duty_roles)),
         ("members", members > 1 or bool(invited)),
     ]
 

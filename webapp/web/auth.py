@@ -270,7 +270,12 @@ def join(token: str):
     invitation = find_invitation(db.session, token, now=clock.now())
     if invitation is None:
         return render_template("auth/join_invalid.html"), 404
-    form = JoinForm()
+    # Filled from the invitation (a members' list, a join request): the person may change them.
+    form = JoinForm(
+        first_name=invitation.first_name or "",
+        last_name=invitation.last_name or "",
+        phone=invitation.phone or "",
+    )
     signed_in = current_user.is_authenticated
     if signed_in and current_user.email != invitation.email:
         if request.method == "POST":

@@ -27,7 +27,7 @@ from ..extensions import db
 from ..models import Distribution, Place
 from ..services import ServiceError, offers, planning, reports
 from ..services.catalogues import catalogues_of
-from ..services.distributions import planning_query
+from ..services.distributions import planning_query, tell_moved, whereabouts
 from ..services.notices import tell_cancelled, tell_removed
 from .access import (
     coordinator_required,
@@ -176,6 +176,7 @@ def edit(distribution_id: int):
         place, chosen = _selected(places, catalogues, errors)
         window = _form_window(errors)
         if not errors:
+            before = whereabouts(distribution)
             try:
                 planning.update_distribution(
                     db.session,
@@ -189,7 +190,17 @@ def edit(distribution_id: int):
             except ServiceError as error:
                 errors[error.field or "starts_at"] = error.message
             else:
+                told = tell_moved(db.session, distribution, before, now=clock.now())
                 flash(_("Distribution saved."), "success")
+                if told:
+                    flash(
+                        ngettext(
+                            "%(num)d person who ordered or is on duty is told of the change.",
+                            "%(num)d people who ordered or are on duty are told of the change.",
+                            told,
+                        ),
+                        "info",
+                    )
                 return redirect(url_for("distributions.index"))
     return _form_page(distribution, places, catalogues, errors)
 

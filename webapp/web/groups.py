@@ -20,6 +20,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import exists, select
 
 from .. import clock
 from ..extensions import db
@@ -48,6 +49,25 @@ def open_creation() -> bool:
         "OPEN_GROUP_CREATION", os.environ.get("OPEN_GROUP_CREATION", "1")
     )
     return str(value).strip().lower() not in ("0", "false", "no", "off")
+
+
+@bp.app_template_global()
+def group_creation_open() -> bool:
+    """Whether pages for someone signed out (the login page) offer to start a group."""
+    return open_creation()
+
+
+@bp.app_template_global()
+def duty_roles_state(group_id: int) -> dict:
+    """For the sheet's refusal page: whether the group has duty roles to sign up for, and
+    whether the person reading may create them (a coordinator of that group)."""
+    from ..models import DutyRole
+
+    has_roles = db.session.scalar(select(exists().where(DutyRole.group_id == group_id)))
+    coordinator = current_user.is_authenticated and any(
+        m.group_id == group_id and m.is_coordinator for m in current_user.memberships
+    )
+    return {"has_roles": bool(has_roles), "coordinator": bool(coordinator)}
 
 
 @bp.app_template_global()
