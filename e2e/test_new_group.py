@@ -80,7 +80,9 @@ def _create_group(page) -> None:
     page.get_by_label("E-mail").fill("ines@canal.test")
     page.get_by_label("Mot de passe").fill("un mot de passe long")
     page.get_by_role("button", name="Créer le groupe").click()
-    expect(page.get_by_text(f"{GROUP} est créé : vous en êtes le coordinateur.")).to_be_visible()
+    expect(
+        page.get_by_text(f"Le groupe « {GROUP} » est créé : vous en êtes le coordinateur.")
+    ).to_be_visible()
     expect(page.get_by_role("heading", name="Prochaines étapes pour votre groupe")).to_be_visible()
 
 

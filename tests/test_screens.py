@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from webapp.models import OrderLine
+from webapp.models import DutyRole, OrderLine
 
 from . import factories
 
@@ -94,6 +94,7 @@ def test_a_volunteer_not_on_duty_is_told_how_to_get_access(client, auth, session
         session, now=now, group=group, role="coordinator", email="c@example.test", last_name="Co"
     )
     factories.user(session, now=now, group=group, email="v@example.test")
+    session.add(DutyRole(group_id=group.id, name="Accueil"))  # a group with duties to take
     d = factories.distribution(session, group=group, now=now, state="closed")
     auth.login("v@example.test")
     response = client.get(f"/distributions/{d.id}/sheet")
