@@ -356,6 +356,10 @@ def test_web_coordinator_withdraws_for_a_member(app, client, auth, post, session
     page = f"/contracts/subscriptions/{sub.id}"
     html = client.get(page).get_data(as_text=True)
     assert "Retirer cette absence" in html and "Alice Aubry" in html
+    # without `member` a coordinator acts for themselves (not on this subscription): a
+    # refusal, not a 500 (None was taken for the missing partner)
+    own = post(f"{page}/absences/withdraw", {"distribution_id": day.id})
+    assert own.status_code == 303 and own.headers["X-Refused"] == "409"
     answer = post(f"{page}/absences/withdraw", {"distribution_id": day.id, "member": w["alice"].id})
     assert answer.status_code == 303 and "X-Refused" not in answer.headers
     fresh(session)

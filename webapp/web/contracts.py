@@ -515,6 +515,15 @@ def cancel(subscription_id: int):
     return redirect(url_for("contracts.index"), code=303)
 
 
+def _absent(sub):
+    """Whose absence: one's own, or for a coordinator the subscriber or partner named by the
+    form's `member` (a form without it means one's own)."""
+    named = _id("member")
+    if is_coordinator() and named is not None and named in (sub.user_id, sub.partner_id):
+        return db.session.get(User, named)
+    return current_user
+
+
 @bp.route("/subscriptions/<int:subscription_id>/absences", methods=["POST"])
 @member_required
 @once
@@ -524,9 +533,7 @@ def absence(subscription_id: int):
     if distribution_id is None:
         raise ServiceError(_("Choose the distributions of the season."), field="distribution_id")
     distribution = get_in_group_or_404(Distribution, distribution_id)
-    member = current_user
-    if is_coordinator() and _id("member") in (sub.user_id, sub.partner_id):
-        member = db.session.get(User, _id("member"))
+    member = _absent(sub)
     svc.declare_absence(
         db.session,
         sub,
@@ -551,9 +558,7 @@ def withdraw_absence(subscription_id: int):
     if distribution_id is None:
         raise ServiceError(_("Choose the distributions of the season."), field="distribution_id")
     distribution = get_in_group_or_404(Distribution, distribution_id)
-    member = current_user
-    if is_coordinator() and _id("member") in (sub.user_id, sub.partner_id):
-        member = db.session.get(User, _id("member"))
+    member = _absent(sub)
     svc.withdraw_absence(
         db.session, sub, distribution, member=member, actor=current_user, now=clock.now()
     )
