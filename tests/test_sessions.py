@@ -179,3 +179,21 @@ def test_sign_ins_older_than_any_cookie_are_forgotten(session, now, user):
     start_session(session, user, now=now)
     session.commit()
     assert _sign_ins(session, user) == 2  # the 500-day-old one is gone
+
+
+def test_signing_in_again_on_a_browser_ends_the_sign_in_it_had(app, client, auth, session, user):
+    auth.login("me@example.test", remember="y")
+    first = _cookie(client, "remember_token")
+    auth.login("me@example.test", remember="y")  # again, on the same browser
+    assert _sign_ins(session, user) == 1
+    auth.logout()
+    assert not _signed_in(_only_cookie(app, "remember_token", first))
+
+
+def test_a_sign_in_older_than_any_cookie_is_refused(app, client, auth, session, now, user):
+    auth.login("me@example.test")
+    key = start_session(session, user, now=now - timedelta(days=401))
+    session.commit()
+    with client.session_transaction() as stored:
+        stored["_user_id"] = f"{user.id}:0:{key}"
+    assert not _signed_in(client)

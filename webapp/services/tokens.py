@@ -130,10 +130,23 @@ def end_session(session: Session, user: User) -> None:
     user.device_key = None
 
 
-def sign_in_is_open(user_id: int, key: str):
-    """SQL: this device's sign-in still exists (for the user loader's one query)."""
+def end_device_keys(session: Session, keys: list[str]) -> None:
+    """End the sign-ins of these device keys (a browser signing in again replaces its own)."""
+    if keys:
+        session.execute(
+            delete(LoginSession).where(LoginSession.key_hash.in_([_digest(k) for k in keys]))
+        )
+
+
+def sign_in_is_open(user_id: int, key: str, *, now: datetime):
+    """SQL: this device's sign-in still exists and is younger than any cookie may be (for
+    the user loader's one query: a remember-me cookie carries no date of its own)."""
     return (
         select(LoginSession.id)
-        .where(LoginSession.user_id == user_id, LoginSession.key_hash == _digest(key))
+        .where(
+            LoginSession.user_id == user_id,
+            LoginSession.key_hash == _digest(key),
+            LoginSession.created_at >= now - SIGN_IN_KEPT,
+        )
         .exists()
     )

@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from .. import clock
 from ..db_setup import read_only_transaction
 from ..extensions import db, login_manager
 from ..models import Membership, User
@@ -63,7 +64,7 @@ def _load_user(user_id: str) -> User | None:
         .options(joinedload(User.memberships).joinedload(Membership.group))
     )
     if key:
-        query = query.where(sign_in_is_open(int(ident), key))
+        query = query.where(sign_in_is_open(int(ident), key, now=clock.now()))
     user = db.session.scalars(query).unique().first()
     if user is not None:
         user.device_key = key or None

@@ -3,16 +3,32 @@ sign-in): every view that signs someone in goes through `sign_in`."""
 
 from __future__ import annotations
 
+from flask import current_app, request, session
 from flask_login import current_user, login_user, logout_user
+from flask_login.utils import decode_cookie
 
 from .. import clock
 from ..extensions import db
 from ..models import User
-from ..services.tokens import end_session, start_session
+from ..services.tokens import end_device_keys, end_session, start_session
+
+
+def _keys_held() -> list[str]:
+    """The device keys this browser's cookies carry now (its session, its remember-me
+    cookie): the sign-ins a new one replaces."""
+    ids = [session.get("_user_id") or ""]
+    remembered = request.cookies.get(
+        current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    )
+    if remembered:
+        ids.append(decode_cookie(remembered) or "")
+    return [parts[2] for parts in (i.split(":") for i in ids) if len(parts) == 3 and parts[2]]
 
 
 def sign_in(user: User, remember: bool = False) -> None:
-    """A new sign-in for this device, then the session (and remember-me) cookie for it."""
+    """A new sign-in for this device, then the session (and remember-me) cookie for it. The
+    sign-in(s) this browser held before, whoever's, end: their copies are worthless."""
+    end_device_keys(db.session, _keys_held())
     start_session(db.session, user, now=clock.now())
     login_user(user, remember=remember)
 
