@@ -4,10 +4,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from webapp.extensions import db
-from webapp.models import OrderLine
+from webapp.models import Basket, OrderLine
 
 from . import factories
 
@@ -298,8 +298,32 @@ def test_the_one_form_without_js_saves_what_was_typed_and_moves_the_pressed_prod
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"{path}#product-{carrots.id}")
     assert _lines(session) == {carrots.id: Decimal("1.5"), bread.id: 2}  # + is half a kilo
-    post(path, {f"q-{carrots.id}": "1,5", f"q-{bread.id}": "0", "dec": str(carrots.id)})
+    page = client.get(path).get_data(as_text=True)
+    assert f'name="was-{bread.id}" value="2"' in page  # what the page shows of the basket
+    shown = {f"was-{carrots.id}": "1,5", f"was-{bread.id}": "2"}
+    post(path, {**shown, f"q-{carrots.id}": "1,5", f"q-{bread.id}": "0", "dec": str(carrots.id)})
     assert _lines(session) == {carrots.id: Decimal(1)}
+
+
+def test_a_field_left_as_shown_does_not_undo_a_change_made_elsewhere(post, session, shop, now):
+    """The page showed 2 loaves; meanwhile the member's phone made it 3. Saving this page
+    (another field typed) leaves the loaves at 3."""
+    carrots, bread = shop["carrots"], shop["bread"]
+    path = f"/distributions/{shop['d'].id}/shop"
+    factories.order(
+        session, distribution=shop["d"], user=shop["member"], now=now, lines=[(bread, 3)]
+    )
+    stale = {f"q-{bread.id}": "2", f"was-{bread.id}": "2", f"q-{carrots.id}": "1"}
+    assert post(path, stale).status_code == 303
+    assert _lines(session) == {bread.id: 3, carrots.id: 1}
+
+
+def test_enter_with_nothing_changed_makes_no_basket(post, session, shop):
+    path = f"/distributions/{shop['d'].id}/shop"
+    fields = {f"q-{shop['carrots'].id}": "0", f"q-{shop['bread'].id}": "0"}
+    assert post(path, fields).status_code == 303
+    factories.fresh(session)
+    assert session.scalar(select(func.count()).select_from(Basket)) == 0
 
 
 def test_enter_without_js_saves_every_quantity_typed(client, post, session, shop):
@@ -314,7 +338,8 @@ def test_enter_without_js_saves_every_quantity_typed(client, post, session, shop
     assert _lines(session) == {carrots.id: Decimal("2.5"), bread.id: 3}  # 3 left of bread
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "vous en demandiez 5, il en reste 3" in html
-    post(path, {f"q-{carrots.id}": "2,5", f"q-{bread.id}": "0"})
+    shown = {f"was-{carrots.id}": "2,5", f"was-{bread.id}": "3"}
+    post(path, {**shown, f"q-{carrots.id}": "2,5", f"q-{bread.id}": "0"})
     assert _lines(session) == {carrots.id: Decimal("2.5")}
 
 

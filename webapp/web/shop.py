@@ -231,13 +231,29 @@ def save(distribution_id: int):
     if errors:
         flash(_("Some quantities are not right: nothing was saved."), "error")
         return _refused_fields(distribution, errors, fields)
+    # A field left as the page showed it is not saved: the basket may have changed meanwhile
+    # on another device (`was-<id>`: what the page showed; absent, nothing was ordered).
+    wanted = {
+        pid: q
+        for pid, q in asked.items()
+        if q != held.get(pid, 0) and q != _shown(products[pid], request.form.get(f"was-{pid}"))
+    }
     if pressed:
         op, product_id = pressed
         base = asked.get(product_id, held.get(product_id, Decimal(0)))
-        asked[product_id] = _stepped(products[product_id], base, op)
-    wanted = {pid: q for pid, q in asked.items() if q != held.get(pid, 0)}
+        wanted[product_id] = _stepped(products[product_id], base, op)
+    if not wanted:  # nothing changed: no basket made for it, nothing said
+        return redirect(url_for("shop.shop", distribution_id=distribution.id), code=303)
     status, message = _save(distribution, lambda: wanted)
     return _back_to_the_shop(distribution, status, message, pressed[1] if pressed else None)
+
+
+def _shown(product: Product, text: str | None) -> Decimal | None:
+    """The quantity the page showed for a product (None when it cannot be read)."""
+    try:
+        return read_quantity(product, text or "0")
+    except ServiceError:
+        return None
 
 
 @bp.route("/orders")

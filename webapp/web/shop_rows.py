@@ -215,8 +215,14 @@ class ShopRows:
         else:
             value = quantity(line.quantity, self.locale) if line else "0"
         invalid = f' aria-invalid="true" aria-describedby="e{pid}"' if error else ""
+        # What the page showed, for the form without JavaScript: a field left as it was does
+        # not undo a change made meanwhile elsewhere (`shop.save`).
+        shown = ""
+        if line:
+            was = quantity(line.quantity, self.locale)
+            shown = f'<input type="hidden" name="was-{pid}" value="{was}">'
         return (
-            f'<div class="qty"><button name="dec" value="{pid}" class="secondary"'
+            f'<div class="qty">{shown}<button name="dec" value="{pid}" class="secondary"'
             f' aria-labelledby="l-less n{pid}"{"" if line else " disabled"}>−</button>'
             f'<input name="q-{pid}" value="{value}"'
             f' inputmode="{"decimal" if product.weighed else "numeric"}"'
