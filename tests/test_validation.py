@@ -26,7 +26,14 @@ def day(session, now):
         session, now=now, group=group, role="coordinator", email="c@example.test"
     )
     ada = factories.user(session, now=now, group=group, email="ada@example.test", first_name="Ada")
-    bob = factories.user(session, now=now, group=group, email="bob@example.test", first_name="Bob")
+    bob = factories.user(
+        session,
+        now=now,
+        group=group,
+        email="bob@example.test",
+        first_name="Bob",
+        last_name="Émile",
+    )
     catalogue = factories.catalogue(session, group=group)
     bread = factories.product(session, catalogue=catalogue, name="Pain", price_cents=450)
     d = factories.distribution(
@@ -320,6 +327,7 @@ def test_money_outside_distributions_says_what_is_wrong_and_never_comes_from_the
     ("q", "found"),
     [
         ("ADA", ["ada"]),  # first name, any case
+        ("émile", ["bob"]),  # accented capitals too (Émile)
         ("ada example", ["ada"]),  # every word, each anywhere
         ("ada bob", []),
         ("bob@exa", ["bob"]),  # e-mail

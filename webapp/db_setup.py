@@ -10,8 +10,13 @@ from sqlalchemy.engine import Engine
 read_only_transaction: ContextVar[bool] = ContextVar("read_only_transaction", default=False)
 
 
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def install_sqlite_pragmas(engine: Engine) -> None:
-    """Turn on WAL, foreign keys and a busy timeout on every SQLite connection."""
+    """Turn on WAL, foreign keys and a busy timeout on every SQLite connection, and a
+    lower() that knows more than ASCII."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -26,6 +31,9 @@ def install_sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        # SQLite's own lower() folds ASCII only: "Émilie" would never match "émilie" in a
+        # search, nor sort with "emilie". Python's, as PostgreSQL's in a UTF-8 locale.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
