@@ -228,8 +228,27 @@ def test_the_history_of_changes_reads_in_words(client, auth, post, session, now,
         "/members/balances",
         {"user_id": day["ada"].id, "kind": "payment", "amount": "5", "method": "cheque"},
     )
+    for action, after in (
+        ("contract_absence", {"given_to": ""}),
+        ("contract_absence_withdraw", None),
+    ):
+        audit.record(
+            session,
+            group_id=day["group"].id,
+            actor=day["coordinator"],
+            action=action,
+            now=now,
+            member_id=day["ada"].id,
+            target="Légumes",
+            before={"given_to": "Alice"} if after is None else None,
+            after=after,
+        )
+    session.commit()
     history = client.get(f"/members/{day['ada'].id}/history").get_data(as_text=True)
     assert "Paiement reçu</strong> · Chèque" in history
+    assert "Absence déclarée</strong> · Légumes" in history
+    assert "Absence retirée</strong> · Légumes" in history and "Panier donné à Alice" in history
+    assert "given_to" not in history and "contract_" not in history
 
 
 @pytest.mark.parametrize("amount", ["1,234", "-5", "abc", ""])

@@ -88,9 +88,12 @@ def audit_values(values: dict | None) -> str:
         "paid_on": _("Paid on"),
         "active": _("Available"),
         "stock": _("Stock"),
+        "given_to": _("Basket given to"),
     }
     parts = []
     for key, value in values.items():
+        if value == "":
+            continue  # nothing said (no one named, no note)
         if value is None or isinstance(value, bool):
             shown = {None: _("unlimited") if key == "stock" else "—", True: _("yes")}
             parts.append(f"{names.get(key, key)} {shown.get(value, _('no'))}")
