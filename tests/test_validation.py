@@ -282,7 +282,7 @@ def test_refund_and_payment_outside_distributions(client, auth, post, session, d
     assert (
         post(
             "/members/balances",
-            {"user_id": day["ada"].id, "kind": "payment", "amount": "20", "method": "transfer"},
+            {"user_id": day["ada"].id, "kind": "payment", "amount": "20", "method": "cheque"},
         ).status_code
         == 303
     )
@@ -335,6 +335,8 @@ def test_money_outside_distributions_says_what_is_wrong_and_never_comes_from_the
     assert 'value="balance"' not in page and 'value="cash"' in page
     form = {"user_id": ada.id, "kind": "payment", "amount": "5", "method": "balance"}
     assert post("/members/balances", form).headers["X-Refused"] == "400"
+    # nor a method the group does not take
+    assert post("/members/balances", {**form, "method": "card"}).headers["X-Refused"] == "400"
     negative = post("/members/balances", {**form, "amount": "-5", "method": "cash"})
     assert negative.headers["X-Refused"] == "400"
     assert "ne peut pas être négatif" in client.get(account).get_data(as_text=True)

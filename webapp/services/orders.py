@@ -105,7 +105,7 @@ class ShopReader:
         """`description`: the driver's cursor description of the rows (its types choose the
         conversions on PostgreSQL)."""
         codes = tuple(column[1] for column in description)
-        key = (dialect.name, codes)
+        key = (dialect.name, dialect.driver, codes)
         steps = self._steps.get(key)
         if steps is None:
             processors = [

@@ -100,7 +100,7 @@ def audit_values(values: dict | None) -> str:
         elif key.endswith(("_at", "_on")) and isinstance(value, str):
             parts.append(f"{names.get(key, key)} {_moment(value)}")
         elif key in ("cash", "cheque", "card", "transfer", "balance"):
-            parts.append(f"{method_label(key)} {money(value) if value is not None else '—'}")
+            parts.append(f"{method_label(key)} {money(value)}")
         elif key == "paid" and isinstance(value, dict):
             paid = ", ".join(f"{method_label(m)} {money(v)}" for m, v in value.items())
             parts.append(f"{names['paid']} {paid or money(0)}")

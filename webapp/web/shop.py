@@ -66,7 +66,8 @@ def _page(distribution: Distribution, context: dict, membership_notice=None) -> 
         membership_notice=membership_notice,
         **context,
     )
-    head, _, tail = page.partition(_CATALOGUES)
+    head, found, tail = page.partition(_CATALOGUES)
+    assert found, "templates/shop/shop.html prints `catalogues` once"
     return b"".join((head.encode(), catalogues, tail.encode()))
 
 

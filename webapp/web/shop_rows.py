@@ -13,6 +13,7 @@ With JavaScript, `static/js/app.js` posts the one product's fields to its own UR
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -29,26 +30,29 @@ _DESCRIPTION = '<p class="muted small">{}</p>'
 
 class _Kept(OrderedDict):
     """What was drawn, kept within a budget of characters (or bytes): the least recently used
-    goes first."""
+    goes first. Safe with threaded servers (`flask run`, threaded workers)."""
 
     def __init__(self, budget: int) -> None:
         super().__init__()
         self.budget, self.size = budget, 0
+        self.lock = threading.Lock()
 
     def get(self, key):
-        kept = super().get(key)
-        if kept is not None:
-            self.move_to_end(key)
-        return kept
+        with self.lock:
+            kept = super().get(key)
+            if kept is not None:
+                self.move_to_end(key)
+            return kept
 
     def put(self, key, values, html) -> None:
-        old = self.pop(key, None)
-        if old is not None:
-            self.size -= len(old[-1])
-        self[key] = (*values, html)
-        self.size += len(html)
-        while self.size > self.budget and len(self) > 1:
-            self.size -= len(self.popitem(last=False)[1][-1])
+        with self.lock:
+            old = self.pop(key, None)
+            if old is not None:
+                self.size -= len(old[-1])
+            self[key] = (*values, html)
+            self.size += len(html)
+            while self.size > self.budget and len(self) > 1:
+                self.size -= len(self.popitem(last=False)[1][-1])
 
 
 # What is drawn for every member alike (products not in their basket), by the products' rows

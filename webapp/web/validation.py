@@ -39,8 +39,10 @@ def _back(distribution: Distribution, basket_id: int | None = None):
     )
 
 
-# Money paid in or given back outside distributions moves the balance: it cannot come from it.
-OUTSIDE_METHODS = [m for m in PAYMENT_METHODS if m != "balance"]
+def _outside_methods() -> list[str]:
+    """How money is paid in or given back outside distributions: the group's methods, but
+    not "from the balance" (that money moves the balance)."""
+    return [m for m in g.group.payment_methods if m in PAYMENT_METHODS and m != "balance"]
 
 
 def _amount(field: str = "amount") -> int:
@@ -319,7 +321,7 @@ def member_history(user_id: int):
         balance=balance,
         member=membership.user,
         trail=audit.trail(db.session, group_id=g.group.id, member_id=user_id),
-        methods=[m for m in g.group.payment_methods if m in OUTSIDE_METHODS],
+        methods=_outside_methods(),
     )
 
 
@@ -343,7 +345,7 @@ def record_money():
         note=request.form.get("note", ""),
         actor=current_user,
         now=clock.now(),
-        methods=OUTSIDE_METHODS,
+        methods=_outside_methods(),
     )
     flash(_("Recorded."), "success")
     return redirect(url_for("validation.member_history", user_id=member_id), code=303)
