@@ -156,6 +156,12 @@
     return new URL(form.getAttribute("action") || location.href, location.href).href;
   }
 
+  function sameAction(address) {
+    return Array.prototype.filter.call(document.forms, function (f) {
+      return action(f) === address && method(f) === "post";
+    });
+  }
+
   function kept(element) {
     var type = (element.type || "").toLowerCase();
     return element.name && !element.disabled && SKIPPED.indexOf(type) < 0;
@@ -182,6 +188,7 @@
       sessionStorage.setItem(KEY, JSON.stringify({
         page: location.pathname + location.search,
         action: action(form),
+        nth: sameAction(action(form)).indexOf(form), // among the page's forms to that address
         at: Date.now(),
         fields: fields,
       }));
@@ -197,9 +204,7 @@
     if (!saved || Date.now() - saved.at > MAX_AGE_MS) return;
     if (saved.page !== location.pathname + location.search) return; // went elsewhere: done
     if (!document.querySelector("#flashes .flash-error")) return; // not refused
-    var form = Array.prototype.find.call(document.forms, function (f) {
-      return action(f) === saved.action && method(f) === "post";
-    });
+    var form = sameAction(saved.action)[saved.nth || 0];
     if (!form) return;
     saved.fields.forEach(function (field) {
       Array.prototype.forEach.call(form.elements, function (element) {
