@@ -224,6 +224,24 @@ def test_withdrawing_twice_is_refused_and_the_lines_are_never_doubled(w, app, se
     assert balance(session, w, w["alice"]) == -SEASON
 
 
+def test_a_withdrawal_that_lost_a_race_is_refused_not_a_crash(w, app, session, now):
+    """The member and a coordinator withdraw the same absence at once: the second finds the
+    row gone (deleted behind its back here) and is refused; nothing of it is kept."""
+    from sqlalchemy import text
+
+    sub = validated(app, session, w, now)
+    day = w["days"][2]
+    with app.test_request_context():
+        svc.declare_absence(session, sub, day, member=w["alice"], actor=w["alice"], now=now)
+        session.commit()
+        assert len(sub.absences) == 1  # loaded, as the second request had read it
+        session.connection().execute(text("DELETE FROM contract_absences"))
+        with pytest.raises(ServiceError, match="Aucune absence"):
+            svc.withdraw_absence(session, sub, day, member=w["alice"], actor=w["alice"], now=now)
+    session.rollback()
+    assert contract_lines(session, day, w["alice"]) == []  # nothing put back by the loser
+
+
 def test_give_policy_withdraw_removes_the_absence_and_keeps_the_basket(app, session, now):
     with app.test_request_context():
         w = world(session, now, policy="give")

@@ -786,6 +786,13 @@ def withdraw_absence(
     )
     if reason is not None:
         raise ServiceError(_withdrawal_text(reason, deadline), status=409)
+    # Deleted first, by id: of two withdrawals at once (the member and a coordinator) the
+    # second finds no row (on PostgreSQL it waits for the first's lock) and is refused.
+    gone = session.execute(delete(ContractAbsence).where(ContractAbsence.id == absence.id))
+    if gone.rowcount != 1:
+        raise ServiceError(_withdrawal_text("not_absent", deadline), status=409)
+    given_to = absence.given_to
+    session.expunge(absence)
     if contract.absence_policy == "skip" and subscription.state == "validated":
         factor = dict((d.id, p) for d, p in per_date(subscription))[distribution.id][member.id]
         upfront = contract.billing == Billing.UPFRONT
@@ -808,8 +815,6 @@ def withdraw_absence(
                     now,
                 )
             )
-    given_to = absence.given_to
-    session.delete(absence)
     session.flush()
     session.expire(subscription, ["absences"])
     audit.record(
