@@ -17,6 +17,7 @@ from webapp.models import (
     Basket,
     DutyAssignment,
     LedgerEntry,
+    LoginSession,
     Membership,
     OutboxMessage,
     PushSubscription,
@@ -241,6 +242,10 @@ def test_a_member_deletes_their_account_and_the_money_stays(auth, client, post, 
     )
     assert session.scalar(select(Membership).where(Membership.user_id == user.id)) is None
     assert session.scalar(select(func.count()).select_from(PushSubscription)) == 0
+    signed_in = (
+        select(func.count()).select_from(LoginSession).where(LoginSession.user_id == user.id)
+    )
+    assert session.scalar(signed_in) == 0  # no sign-in of theirs kept
     assert session.get(Basket, world["basket"].id).user_id == user.id
     assert session.scalar(select(func.count()).select_from(SheetEvent)) == 1
     # What left keeps its state, not its text; what had not left never will.

@@ -30,6 +30,7 @@ from ..models import (
     Invitation,
     JoinRequest,
     LedgerEntry,
+    LoginSession,
     Membership,
     MembershipFee,
     Message,
@@ -415,6 +416,7 @@ def _delete_personal_rows(session: Session, user: User, email: str, now: datetim
         delete(NotificationPreference).where(NotificationPreference.user_id == uid),
         delete(NotificationLog).where(NotificationLog.user_id == uid),
         delete(UserToken).where(UserToken.user_id == uid),
+        delete(LoginSession).where(LoginSession.user_id == uid),
         delete(FormSubmission).where(FormSubmission.user_id == uid),
         delete(DutyWithdrawal).where(DutyWithdrawal.user_id == uid),
         delete(DutyAssignment).where(
