@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from ..models import LoginSession, User, UserToken
@@ -138,15 +138,19 @@ def end_device_keys(session: Session, keys: list[str]) -> None:
         )
 
 
-def sign_in_is_open(user_id: int, key: str, *, now: datetime):
-    """SQL: this device's sign-in still exists and is younger than any cookie may be (for
-    the user loader's one query: a remember-me cookie carries no date of its own)."""
-    return (
-        select(LoginSession.id)
-        .where(
-            LoginSession.user_id == user_id,
-            LoginSession.key_hash == _digest(key),
-            LoginSession.created_at >= now - SIGN_IN_KEPT,
-        )
-        .exists()
+# SQL: this device's sign-in still exists and is younger than any cookie may be, for the
+# user loader's one query (correlated to its `User`; a remember-me cookie carries no date of
+# its own). Its values: `sign_in_params`.
+SIGN_IN_OPEN = (
+    select(LoginSession.id)
+    .where(
+        LoginSession.user_id == User.id,
+        LoginSession.key_hash == bindparam("key_hash"),
+        LoginSession.created_at >= bindparam("since"),
     )
+    .exists()
+)
+
+
+def sign_in_params(key: str, *, now: datetime) -> dict:
+    return {"key_hash": _digest(key), "since": now - SIGN_IN_KEPT}
