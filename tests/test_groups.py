@@ -125,6 +125,17 @@ def test_the_shell_makes_an_existing_account_coordinator(app, session, person):
     assert (membership.user_id, membership.role) == (person.id, "coordinator")
 
 
+def test_the_shell_will_not_invite_without_a_public_url(app, session, person):
+    """An invitation's link must reach this instance: no PUBLIC_URL, no new coordinator
+    invited (an existing account needs no link)."""
+    app.config.update(TESTING=False, PUBLIC_URL="")
+    refused = app.test_cli_runner().invoke(args=["create-group", "Le Panier", "new@example.test"])
+    assert refused.exit_code == 1 and "PUBLIC_URL" in refused.output
+    assert _count(session, Group) == 0
+    made = app.test_cli_runner().invoke(args=["create-group", "Le Panier", "ines@example.test"])
+    assert made.exit_code == 0, made.output
+
+
 def test_the_shell_refuses_a_bad_address(app, session):
     result = app.test_cli_runner().invoke(args=["create-group", "X", "not-an-address"])
     assert result.exit_code != 0

@@ -18,6 +18,7 @@ def register_groups_cli(app: Flask) -> None:
     def create_group_command(name: str, email: str, place: str, locale: str) -> None:
         """Create a group; EMAIL becomes its coordinator (invited by e-mail when new)."""
         from . import clock
+        from .cli import require_public_url
         from .services import ServiceError
         from .services.accounts import (
             find_user_by_email,
@@ -34,6 +35,8 @@ def register_groups_cli(app: Flask) -> None:
         now = clock.now()
         with app.test_request_context(base_url=app.config.get("PUBLIC_URL") or "http://localhost"):
             user = find_user_by_email(db.session, email)
+            if user is None:
+                require_public_url(app)  # the invitation's link must reach this instance
             try:
                 group = create_group(
                     db.session,

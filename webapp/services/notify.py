@@ -44,6 +44,7 @@ KINDS = (
     "roles_vacant",
     "product_removed",
     "distribution_cancelled",
+    "distribution_moved",  # services/distributions.py tell_moved
     "to_validate",
 )
 

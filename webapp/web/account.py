@@ -90,6 +90,7 @@ def notifications():
         "roles_vacant": _("Volunteers wanted"),
         "product_removed": _("A product was removed from your order"),
         "distribution_cancelled": _("A distribution is cancelled"),
+        "distribution_moved": _("A distribution moves (day, hours or place)"),
         "to_validate": _("A distribution is waiting for validation"),
     }
     pref = db.session.get(NotificationPreference, current_user.id)
