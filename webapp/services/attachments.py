@@ -60,8 +60,28 @@ def _rendering():
 PURCHASE_ORDER = "purchase_order"
 
 
-def purchase_order_ref(distribution: Distribution, producer: Producer) -> str:
-    return f"d{distribution.id}-p{producer.id}"
+def purchase_order_ref(
+    distribution: Distribution, producer: Producer, revision: int | None = None
+) -> str:
+    """`d<distribution>-p<producer>`; a corrected purchase order (sent again after products
+    were taken out of the orders) adds its revision: `d<distribution>-p<producer>-r<n>`."""
+    ref = f"d{distribution.id}-p{producer.id}"
+    return f"{ref}-r{revision}" if revision else ref
+
+
+def parse_purchase_order_ref(ref: str) -> tuple[int, int, int | None] | None:
+    """(distribution id, producer id, revision or None) of a purchase order's ref; None
+    when it is not one."""
+    parts = ref.split("-")
+    if len(parts) not in (2, 3) or parts[0][:1] != "d" or parts[1][:1] != "p":
+        return None
+    if len(parts) == 3 and parts[2][:1] != "r":
+        return None
+    numbers = [p[1:] for p in parts]
+    if not all(n.isdigit() for n in numbers):
+        return None
+    revision = int(numbers[2]) if len(parts) == 3 else None
+    return int(numbers[0]), int(numbers[1]), revision
 
 
 def purchase_order_pdf(
@@ -96,9 +116,12 @@ def purchase_order_pdf(
 def _purchase_order(session: Session, ref: str) -> list[Attachment]:
     from ..web.csvs import cents, csv_response, qty, unit
 
-    d_part, _, p_part = ref.partition("-")
-    distribution = session.get(Distribution, int(d_part.removeprefix("d")))
-    producer = session.get(Producer, int(p_part.removeprefix("p")))
+    parsed = parse_purchase_order_ref(ref)
+    if parsed is None:
+        return []
+    distribution_id, producer_id, revision = parsed
+    distribution = session.get(Distribution, distribution_id)
+    producer = session.get(Producer, producer_id)
     if distribution is None or producer is None:
         return []
     user = session.get(User, producer.user_id) if producer.user_id else None
@@ -112,6 +135,8 @@ def _purchase_order(session: Session, ref: str) -> list[Attachment]:
     orders, summaries = producers.purchase_order(session, distribution, producer)
     catalogues = [s.catalogue for s in summaries]
     name = f"bon-de-commande-{distribution.starts_at:%Y-%m-%d}-{producer.id}"
+    if revision:
+        name += f"-r{revision}"  # a corrected one does not overwrite the first on disk
     with _rendering(), force_locale(locale or "fr"):
         pdf = purchase_order_pdf(
             session, distribution, catalogues, orders=orders, summaries=summaries

@@ -369,4 +369,8 @@ def remove_unavailable_of_catalogue(
         line.removed_at = now
         line.removed_by_id = actor.id
     session.flush()
+    # A producer whose purchase order already left gets a corrected one, in this transaction.
+    from .notify import queue_corrected_purchase_orders
+
+    queue_corrected_purchase_orders(session, distribution, list(lines), now=now)
     return list(lines)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from flask import url_for
 from flask_babel import force_locale, format_currency, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..domain.cycle import Status
@@ -198,6 +198,80 @@ def _purchase_orders(
             )
         )
     return out
+
+
+def queue_corrected_purchase_orders(
+    session: Session, d: Distribution, lines: list[OrderLine], *, now: datetime
+) -> int:
+    """After products were taken out of the orders (`lines`, just changed), each producer
+    whose purchase order for `d` was already queued or sent gets a corrected one: same
+    recipient and language rules as `_purchase_orders`, a new revision of the ref
+    (`d<id>-p<id>-r<n>`) so the outbox queues it again, the files rebuilt from the current
+    lines by `attachments`. A producer none of whose lines changed, or whose purchase order
+    was not queued yet (the normal one will carry the change), gets nothing. Written in the
+    caller's transaction; returns how many were queued."""
+    from .attachments import PURCHASE_ORDER, parse_purchase_order_ref, purchase_order_ref
+    from .producers import purchase_order
+
+    changed = sorted({line.product.catalogue.producer_id for line in lines})
+    if not changed:
+        return 0
+    group = session.get(Group, d.group_id)
+    producers = {c.producer_id: c.producer for c in d.catalogues}
+    queued = 0
+    for producer_id in changed:
+        producer = producers.get(producer_id)
+        if producer is None:
+            continue
+        base = purchase_order_ref(d, producer)
+        revisions: list[int] = []
+        for model in (OutboxMessage, NotificationLog):
+            for ref in session.scalars(
+                select(model.ref).where(
+                    model.kind == PURCHASE_ORDER,
+                    or_(model.ref == base, model.ref.like(f"{base}-r%")),
+                )
+            ):
+                parsed = parse_purchase_order_ref(ref)
+                if parsed is not None:
+                    revisions.append(parsed[2] or 0)
+        if not revisions:
+            continue  # not sent yet: the purchase order, when orders close, carries it
+        user = session.get(User, producer.user_id) if producer.user_id is not None else None
+        if user is None and not producer.email:
+            continue  # nowhere to send it
+        ref = purchase_order_ref(d, producer, max(revisions) + 1)
+        _orders, summaries = purchase_order(session, d, producer)
+        total = sum(s.total_cents for s in summaries)
+        with force_locale((user.locale if user is not None else group.locale) or "fr"):
+            title = _(
+                "Corrected purchase order: %(group)s, %(day)s",
+                group=group.name,
+                day=_day(d.starts_at, group.timezone),
+            )
+            body = _(
+                "Unavailable products were taken out of the orders for the distribution of "
+                "%(when)s at %(place)s: the new total is %(total)s incl. VAT, and this "
+                "purchase order (PDF and CSV attached) replaces the previous one.",
+                when=_when(d.starts_at, group.timezone),
+                place=d.place.name,
+                total=format_currency(Decimal(total) / 100, "EUR"),
+            )
+        row = outbox.queue(
+            session,
+            kind=PURCHASE_ORDER,
+            ref=ref,
+            title=title,
+            body=body,
+            url=url_for("reports.producer_home") if user is not None else "",
+            user=user,
+            email=None if user is not None else producer.email,
+            group_id=group.id,
+            channel="email",
+            now=now,
+        )
+        queued += row is not None
+    return queued
 
 
 def _for_distribution(

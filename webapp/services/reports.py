@@ -344,4 +344,8 @@ def remove_unavailable(
         line.removed_at = now
         line.removed_by_id = actor.id
     session.flush()
+    # A producer whose purchase order already left gets a corrected one, in this transaction.
+    from .notify import queue_corrected_purchase_orders
+
+    queue_corrected_purchase_orders(session, distribution, list(lines), now=now)
     return list(lines)
