@@ -62,7 +62,8 @@ pango:
 run: setup pango
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
-	$(FLASK) notify-loop & trap 'kill $$! 2>/dev/null' EXIT; \
+	PUBLIC_URL=$${PUBLIC_URL:-http://127.0.0.1:$(PORT)} $(FLASK) notify-loop & \
+	trap 'kill $$! 2>/dev/null' EXIT; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # The non-browser tests on both cores (one file per worker: module-scoped worlds stay

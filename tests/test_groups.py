@@ -194,3 +194,9 @@ def test_inviting_a_producer_does_not_tick_the_members_step(app, session, now):
     )
     session.commit()
     assert dict(setup_steps(session, group))["members"] is False
+
+
+def test_the_sender_loop_will_not_start_without_a_public_url(app):
+    app.config.update(TESTING=False, PUBLIC_URL="")
+    result = app.test_cli_runner().invoke(args=["notify-loop", "--every", "3600"])
+    assert result.exit_code == 1 and "PUBLIC_URL" in result.output

@@ -457,6 +457,7 @@ def test_the_sender_loop_is_woken_at_once(app, session, auth, post, now, day, sm
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp.port),
         "SECRET_KEY": "t",
+        "PUBLIC_URL": "http://127.0.0.1",
     }
     flask = [sys.executable, "-m", "flask", "--app", "webapp", "notify-loop", "--every", "3600"]
     loop = subprocess.Popen(flask, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)

@@ -152,10 +152,7 @@ def register_notify(app: Flask) -> None:
         from . import clock
         from .sender import deliver_due, woken_at
 
-        if public_url_missing(app):
-            # Said loudly at every start, not refused: `make run` starts this loop on a
-            # developer's machine, where the links only need to work locally.
-            click.secho(f"WARNING: {NO_PUBLIC_URL}", err=True, fg="red", bold=True)
+        require_public_url(app)  # `make run` gives it the local address
         # One summary line per run, not a warning per e-mail when SMTP_HOST is unset.
         logging.getLogger("webapp.services.mail").setLevel(logging.ERROR)
 
