@@ -145,7 +145,7 @@ def test_the_shop_works_without_javascript(browser, base_url):
     # Enter in a field saves what was typed (the form's hidden default button), and does not
     # press the first product's −
     page.goto(href)  # the message above gone
-    first_value = page.locator(".product").first.locator("input").input_value()
+    first_value = page.locator(".product").first.locator("input[name^=q-]").input_value()
     field = page.get_by_role("textbox", name="Quantité de Pain complet")
     field.fill(str(start + 3))
     field.press("Enter")
@@ -155,7 +155,7 @@ def test_the_shop_works_without_javascript(browser, base_url):
     expect(page.get_by_role("textbox", name="Quantité de Pain complet")).to_have_value(
         str(start + 3)
     )
-    expect(page.locator(".product").first.locator("input")).to_have_value(first_value)
+    expect(page.locator(".product").first.locator("input[name^=q-]")).to_have_value(first_value)
     # a quantity typed, then + pressed on another product: both are saved
     typed = page.get_by_role("textbox", name="Quantité de Yaourts nature")
     yoghurts = int(typed.input_value()) + 2

@@ -113,7 +113,7 @@ def _producer_and_catalogue(page, server) -> None:
 
     page.get_by_role("link", name="Catalogues", exact=True).click()
     page.get_by_role("link", name=PRODUCER).click()
-    page.get_by_label("E-mail").fill("chevrerie@hauts.test")
+    page.get_by_label("E-mail", exact=True).fill("chevrerie@hauts.test")
     page.get_by_role("button", name="Inviter le producteur").click()
     expect(page.get_by_text("Invitation envoyée à chevrerie@hauts.test.")).to_be_visible()
 

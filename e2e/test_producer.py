@@ -45,7 +45,7 @@ def test_producer_accepts_and_changes_a_price_and_a_manager_switches_a_product_o
     # and invites the producer by e-mail
     page.goto("/catalogues/")
     page.get_by_role("link", name="Fromagerie du Vexin").click()
-    page.get_by_label("E-mail").fill("fromagerie@vexin.test")
+    page.get_by_label("E-mail", exact=True).fill("fromagerie@vexin.test")
     page.get_by_role("button", name="Inviter le producteur").click()
     expect(page.get_by_text("Invitation envoyée à fromagerie@vexin.test.")).to_be_visible()
     link = _invitation_link(server, "fromagerie@vexin.test")
