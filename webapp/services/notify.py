@@ -216,6 +216,9 @@ def queue_corrected_purchase_orders(
     changed = sorted({line.product.catalogue.producer_id for line in lines})
     if not changed:
         return 0
+    # Two removals at once on PostgreSQL would read the same last revision: the second
+    # waits here for the first to commit (SQLite's writers are serialised already).
+    session.execute(select(Distribution.id).where(Distribution.id == d.id).with_for_update())
     group = session.get(Group, d.group_id)
     producers = {c.producer_id: c.producer for c in d.catalogues}
     queued = 0
