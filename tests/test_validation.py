@@ -349,6 +349,7 @@ def test_money_outside_distributions_says_what_is_wrong_and_never_comes_from_the
     [
         ("ADA", ["ada"]),  # first name, any case
         ("émile", ["bob"]),  # accented capitals too (Émile)
+        ("EMILE bob", ["bob"]),  # whatever the accents
         ("ada example", ["ada"]),  # every word, each anywhere
         ("ada bob", []),
         ("bob@exa", ["bob"]),  # e-mail

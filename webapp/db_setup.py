@@ -14,6 +14,14 @@ def _lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
+def _translate(value, source, target):
+    if not isinstance(value, str):
+        return value
+    table = {ord(a): b for a, b in zip(source, target, strict=False)}
+    table.update({ord(a): None for a in source[len(target) :]})
+    return value.translate(table)
+
+
 def install_sqlite_pragmas(engine: Engine) -> None:
     """Turn on WAL, foreign keys and a busy timeout on every SQLite connection, and a
     lower() that knows more than ASCII."""
@@ -34,6 +42,8 @@ def install_sqlite_pragmas(engine: Engine) -> None:
         # SQLite's own lower() folds ASCII only: "Émilie" would never match "émilie" in a
         # search, nor sort with "emilie". Python's, as PostgreSQL's in a UTF-8 locale.
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+        # PostgreSQL's translate(text, from, to), which SQLite lacks (member search).
+        dbapi_connection.create_function("translate", 3, _translate, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):

@@ -337,17 +337,27 @@ def group_members_query(group: Group) -> Select:
 MAX_SEARCH = 100  # characters of a search for members
 
 
+# Letters a search ignores the accents of ("lea" finds Léa, "eleonore" Éléonore), in SQL
+# with translate() on both databases (db_setup gives SQLite one).
+ACCENTED = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ"
+PLAIN = "aaaaaaceeeeiiiinooooouuuuyyoa"
+
+
+def _plain(text: str) -> str:
+    return text.translate({ord(a): b for a, b in zip(ACCENTED, PLAIN, strict=True)})
+
+
 def named(search: str):
     """SQL: the user (`User`) with each word of `search` in their first name, last name or
-    e-mail, in any case ("girard lea" finds Léa Girard through her address); `%` and `_`
-    are matched as typed, not as wildcards."""
-    words = search.strip()[:MAX_SEARCH].lower().split()[:5]
+    e-mail, in any case and whatever the accents ("girard lea" finds Léa Girard); `%` and
+    `_` are matched as typed, not as wildcards."""
+    words = _plain(search.strip()[:MAX_SEARCH].lower()).split()[:5]
 
     def holds(word: str):
         like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         return or_(
             *(
-                func.lower(column).like(like, escape="\\")
+                func.translate(func.lower(column), ACCENTED, PLAIN).like(like, escape="\\")
                 for column in (User.first_name, User.last_name, User.email)
             )
         )
