@@ -159,6 +159,13 @@ def test_validation_page_lists_baskets_with_gaps_and_filters(client, auth, sessi
         as_text=True
     )
     assert "Bob" in to_check and "Ada" not in to_check
+    assert "Trop-perçu" not in page
+    # a double payment on the tablet: the basket is overpaid, said so, and to check
+    tablet(session, day, day["b1"], "payment", {"method": "cash", "amount_cents": 900}, now)
+    to_check = client.get(f"/distributions/{day['d'].id}/validation?filter=check").get_data(
+        as_text=True
+    )
+    assert "Ada" in to_check and "9,00\xa0€" in to_check and "Trop-perçu" in to_check
 
 
 def test_fix_an_unpaid_basket_then_validate(client, auth, post, session, now, day):
