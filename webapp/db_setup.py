@@ -1,6 +1,7 @@
 """Engine settings per database."""
 
 from contextvars import ContextVar
+from functools import lru_cache
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -17,9 +18,15 @@ def _lower(value):
 def _translate(value, source, target):
     if not isinstance(value, str):
         return value
+    return value.translate(_table(source, target))
+
+
+@lru_cache(maxsize=8)
+def _table(source: str, target: str) -> dict:
+    """A str.translate table, built once per pair (translate() runs once a row)."""
     table = {ord(a): b for a, b in zip(source, target, strict=False)}
     table.update({ord(a): None for a in source[len(target) :]})
-    return value.translate(table)
+    return table
 
 
 def install_sqlite_pragmas(engine: Engine) -> None:

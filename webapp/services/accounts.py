@@ -343,15 +343,14 @@ ACCENTED = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ"
 PLAIN = "aaaaaaceeeeiiiinooooouuuuyyoa"
 
 
-def _plain(text: str) -> str:
-    return text.translate({ord(a): b for a, b in zip(ACCENTED, PLAIN, strict=True)})
+_PLAIN = str.maketrans(ACCENTED, PLAIN)
 
 
 def named(search: str):
     """SQL: the user (`User`) with each word of `search` in their first name, last name or
     e-mail, in any case and whatever the accents ("girard lea" finds Léa Girard); `%` and
     `_` are matched as typed, not as wildcards."""
-    words = _plain(search.strip()[:MAX_SEARCH].lower()).split()[:5]
+    words = search.strip()[:MAX_SEARCH].lower().translate(_PLAIN).split()[:5]
 
     def holds(word: str):
         like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

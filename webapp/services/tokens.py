@@ -97,6 +97,20 @@ def end_sessions(session: Session, user: User) -> None:
 
 
 DEVICE_KEY = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+def read_session_id(text: str | None) -> tuple[int, int, str | None] | None:
+    """(user id, session version, device key or None) of what a session or remember-me
+    cookie carries (`User.get_id`: "id:version:key", or "id:version" from before device
+    keys); None when it is not one."""
+    ident, version, key, *rest = (text or "").split(":") + ["", ""]
+    if not (ident.isdigit() and version.isdigit()) or len(ident) > 18 or len(version) > 18:
+        return None  # includes ids issued before versions: signed in again once
+    if any(rest) or (key and not DEVICE_KEY.fullmatch(key)):
+        return None
+    return int(ident), int(version), key or None
+
+
 SIGN_IN_KEPT = timedelta(days=400)  # longer than a remember-me cookie lives (365 days)
 
 

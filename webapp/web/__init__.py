@@ -15,7 +15,7 @@ from .. import clock
 from ..db_setup import read_only_transaction
 from ..extensions import db, login_manager
 from ..models import Membership, User
-from ..services.tokens import DEVICE_KEY, SIGN_IN_OPEN, sign_in_params
+from ..services.tokens import SIGN_IN_OPEN, read_session_id, sign_in_params
 from . import access, assets, errors, filters
 
 CSP = "; ".join(
@@ -62,17 +62,16 @@ def _load_user(user_id: str) -> User | None:
     before devices were told apart is still honoured (`tokens.end_session`)."""
     if request.endpoint in _FRESH_SIGN_IN and request.method == "POST":
         return None
-    ident, version, key, *rest = (user_id or "").split(":") + ["", ""]
-    if not (ident.isdigit() and version.isdigit()) or len(ident) > 18 or len(version) > 18:
-        return None  # includes ids issued before versions: signed in again once
-    if any(rest) or (key and not DEVICE_KEY.fullmatch(key)):
+    read = read_session_id(user_id)
+    if read is None:
         return None
-    params = {"user_id": int(ident), "version": int(version)}
+    ident, version, key = read
+    params = {"user_id": ident, "version": version}
     if key:
         params |= sign_in_params(key, now=clock.now())
     user = db.session.scalars(_USER_ON_DEVICE if key else _USER, params).unique().first()
     if user is not None:
-        user.device_key = key or None
+        user.device_key = key
     return user
 
 

@@ -10,7 +10,7 @@ from flask_login.utils import decode_cookie
 from .. import clock
 from ..extensions import db
 from ..models import User
-from ..services.tokens import end_device_keys, end_session, start_session
+from ..services.tokens import end_device_keys, end_session, read_session_id, start_session
 
 
 def _keys_held() -> list[str]:
@@ -22,7 +22,7 @@ def _keys_held() -> list[str]:
     )
     if remembered:
         ids.append(decode_cookie(remembered) or "")
-    return [parts[2] for parts in (i.split(":") for i in ids) if len(parts) == 3 and parts[2]]
+    return [read[2] for read in map(read_session_id, ids) if read is not None and read[2]]
 
 
 def sign_in(user: User, remember: bool = False) -> None:
